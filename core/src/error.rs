@@ -1,0 +1,363 @@
+//! The one error type of the service.
+//!
+//! Every variant says what went wrong *for the client* and carries the exact body Altinn's API
+//! sends in that situation (Altinn mixes ProblemDetails, bare JSON strings, ValidationProblems and
+//! empty bodies; see spec §3.6). The worker turns an [`ApiError`] into an HTTP response in exactly
+//! one place, using [`ApiError::render`].
+
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::fmt;
+
+use crate::json::write_json_string;
+
+/// What the body of an error response looks like.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum ErrorBody {
+    /// No body at all (Altinn's `Forbid()`, authentication challenges, bare `StatusCode(403)`).
+    Empty,
+    /// A single JSON string literal, e.g. `"Only orgs can call this api"`.
+    Text(String),
+    /// RFC 9457 problem details; `detail` is omitted when `None`.
+    Problem { detail: Option<String> },
+    /// ASP.NET's ValidationProblem: `errors` maps a field name to its messages.
+    Validation(Vec<(String, Vec<String>)>),
+}
+
+/// An error answered to the client: an HTTP status and the body that goes with it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ApiError {
+    pub status: u16,
+    pub body: ErrorBody,
+}
+
+/// A rendered error response: status, content type (if there is a body) and body text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RenderedError {
+    pub status: u16,
+    pub content_type: Option<&'static str>,
+    pub body: String,
+}
+
+pub const PROBLEM_JSON: &str = "application/problem+json; charset=utf-8";
+pub const JSON_UTF8: &str = "application/json; charset=utf-8";
+
+impl ApiError {
+    pub const fn new(status: u16, body: ErrorBody) -> Self {
+        ApiError { status, body }
+    }
+
+    /// 400 ProblemDetails with a detail message (Altinn's `Problem(detail, null, 400)`).
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::problem(400, detail)
+    }
+
+    /// 400 ValidationProblem with one message for one field (model binding, CloudEvent parsing).
+    pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError::new(
+            400,
+            ErrorBody::Validation(vec![(field.into(), vec![message.into()])]),
+        )
+    }
+
+    /// 400 ValidationProblem with several fields.
+    pub fn validation_many(errors: Vec<(String, Vec<String>)>) -> Self {
+        ApiError::new(400, ErrorBody::Validation(errors))
+    }
+
+    /// A ProblemDetails with the given status and detail.
+    pub fn problem(status: u16, detail: impl Into<String>) -> Self {
+        ApiError::new(
+            status,
+            ErrorBody::Problem {
+                detail: Some(detail.into()),
+            },
+        )
+    }
+
+    /// A ProblemDetails with a status and no detail (e.g. 404 `NotFound()`, 415).
+    pub const fn problem_without_detail(status: u16) -> Self {
+        ApiError::new(status, ErrorBody::Problem { detail: None })
+    }
+
+    /// A status with a JSON string body (Altinn's `StatusCode(code, "text")`).
+    pub fn text(status: u16, message: impl Into<String>) -> Self {
+        ApiError::new(status, ErrorBody::Text(message.into()))
+    }
+
+    /// A status with no body.
+    pub const fn empty(status: u16) -> Self {
+        ApiError::new(status, ErrorBody::Empty)
+    }
+
+    /// 401 without a body: no or invalid credentials.
+    pub const fn unauthorized() -> Self {
+        Self::empty(401)
+    }
+
+    /// 403 without a body: authenticated, but a policy or the PDP said no.
+    pub const fn forbidden() -> Self {
+        Self::empty(403)
+    }
+
+    /// 404 without a body.
+    pub const fn not_found() -> Self {
+        Self::empty(404)
+    }
+
+    /// 415 ProblemDetails (ASP.NET `[Consumes]` rejection).
+    pub const fn unsupported_media_type() -> Self {
+        Self::problem_without_detail(415)
+    }
+
+    /// 413 ProblemDetails: the request body is larger than the service accepts.
+    pub fn payload_too_large(limit_bytes: usize) -> Self {
+        let mut detail = String::from("The request body is larger than the limit of ");
+        push_usize(&mut detail, limit_bytes);
+        detail.push_str(" bytes.");
+        Self::problem(413, detail)
+    }
+
+    /// 500 ProblemDetails naming what is broken on the server side (e.g. a bad setting).
+    pub fn internal(detail: impl Into<String>) -> Self {
+        Self::problem(500, detail)
+    }
+
+    /// 503 ProblemDetails: a dependency (storage, PDP) is unavailable; the client may retry.
+    pub fn unavailable(detail: impl Into<String>) -> Self {
+        Self::problem(503, detail)
+    }
+
+    /// Render status, content type and body. `trace_id` goes into ProblemDetails as `traceId`.
+    pub fn render(&self, trace_id: &str) -> RenderedError {
+        match &self.body {
+            ErrorBody::Empty => RenderedError {
+                status: self.status,
+                content_type: None,
+                body: String::new(),
+            },
+            ErrorBody::Text(text) => {
+                let mut body = String::with_capacity(text.len() + 2);
+                write_json_string(&mut body, text);
+                RenderedError {
+                    status: self.status,
+                    content_type: Some(JSON_UTF8),
+                    body,
+                }
+            }
+            ErrorBody::Problem { detail } => {
+                let mut body = String::with_capacity(160);
+                body.push('{');
+                push_problem_head(&mut body, self.status, problem_title(self.status));
+                if let Some(detail) = detail {
+                    body.push_str(",\"detail\":");
+                    write_json_string(&mut body, detail);
+                }
+                push_trace_id(&mut body, trace_id);
+                body.push('}');
+                RenderedError {
+                    status: self.status,
+                    content_type: Some(PROBLEM_JSON),
+                    body,
+                }
+            }
+            ErrorBody::Validation(errors) => {
+                let mut body = String::with_capacity(200);
+                body.push('{');
+                push_problem_head(
+                    &mut body,
+                    self.status,
+                    "One or more validation errors occurred.",
+                );
+                body.push_str(",\"errors\":{");
+                for (i, (field, messages)) in errors.iter().enumerate() {
+                    if i > 0 {
+                        body.push(',');
+                    }
+                    write_json_string(&mut body, field);
+                    body.push_str(":[");
+                    for (j, message) in messages.iter().enumerate() {
+                        if j > 0 {
+                            body.push(',');
+                        }
+                        write_json_string(&mut body, message);
+                    }
+                    body.push(']');
+                }
+                body.push('}');
+                push_trace_id(&mut body, trace_id);
+                body.push('}');
+                RenderedError {
+                    status: self.status,
+                    content_type: Some(PROBLEM_JSON),
+                    body,
+                }
+            }
+        }
+    }
+
+    /// A short human description, for logs.
+    pub fn describe(&self) -> String {
+        let mut out = String::new();
+        push_usize(&mut out, self.status as usize);
+        match &self.body {
+            ErrorBody::Empty => {}
+            ErrorBody::Text(t) => {
+                out.push(' ');
+                out.push_str(t);
+            }
+            ErrorBody::Problem { detail: Some(d) } => {
+                out.push(' ');
+                out.push_str(d);
+            }
+            ErrorBody::Problem { detail: None } => {}
+            ErrorBody::Validation(errors) => {
+                for (field, messages) in errors {
+                    out.push(' ');
+                    out.push_str(field);
+                    out.push_str(": ");
+                    out.push_str(&messages.join("; "));
+                }
+            }
+        }
+        out
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
+/// The RFC 9110 section a problem `type` points at, per status.
+pub fn problem_type(status: u16) -> Option<&'static str> {
+    Some(match status {
+        400 => "https://tools.ietf.org/html/rfc9110#section-15.5.1",
+        401 => "https://tools.ietf.org/html/rfc9110#section-15.5.2",
+        403 => "https://tools.ietf.org/html/rfc9110#section-15.5.4",
+        404 => "https://tools.ietf.org/html/rfc9110#section-15.5.5",
+        405 => "https://tools.ietf.org/html/rfc9110#section-15.5.6",
+        409 => "https://tools.ietf.org/html/rfc9110#section-15.5.10",
+        413 => "https://tools.ietf.org/html/rfc9110#section-15.5.14",
+        415 => "https://tools.ietf.org/html/rfc9110#section-15.5.16",
+        500 => "https://tools.ietf.org/html/rfc9110#section-15.6.1",
+        502 => "https://tools.ietf.org/html/rfc9110#section-15.6.3",
+        503 => "https://tools.ietf.org/html/rfc9110#section-15.6.4",
+        _ => return None,
+    })
+}
+
+/// The title ASP.NET gives a ProblemDetails of this status.
+pub fn problem_title(status: u16) -> &'static str {
+    match status {
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        409 => "Conflict",
+        413 => "Content Too Large",
+        415 => "Unsupported Media Type",
+        499 => "Cancellation was requested.",
+        500 => "An error occurred while processing your request.",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        _ => "Error",
+    }
+}
+
+fn push_problem_head(body: &mut String, status: u16, title: &str) {
+    if let Some(t) = problem_type(status) {
+        body.push_str("\"type\":");
+        write_json_string(body, t);
+        body.push(',');
+    }
+    body.push_str("\"title\":");
+    write_json_string(body, title);
+    body.push_str(",\"status\":");
+    push_usize(body, status as usize);
+}
+
+fn push_trace_id(body: &mut String, trace_id: &str) {
+    body.push_str(",\"traceId\":");
+    write_json_string(body, trace_id);
+}
+
+pub(crate) fn push_usize(out: &mut String, mut n: usize) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &b in &buf[i..] {
+        out.push(b as char);
+    }
+}
+
+impl From<&str> for ErrorBody {
+    fn from(s: &str) -> Self {
+        ErrorBody::Text(s.to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn problem_with_detail_renders_like_aspnet() {
+        let r = ApiError::bad_request("The 'after' parameter must be defined.").render("t1");
+        assert_eq!(r.status, 400);
+        assert_eq!(r.content_type, Some(PROBLEM_JSON));
+        assert_eq!(
+            r.body,
+            "{\"type\":\"https://tools.ietf.org/html/rfc9110#section-15.5.1\",\"title\":\"Bad Request\",\"status\":400,\"detail\":\"The 'after' parameter must be defined.\",\"traceId\":\"t1\"}"
+        );
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn validation_problem_lists_fields_in_order() {
+        let r = ApiError::validation_many(vec![
+            (
+                "resource".into(),
+                vec!["The resource field is required.".into()],
+            ),
+            (
+                "size".into(),
+                vec!["The value 'x' is not valid for size.".into()],
+            ),
+        ])
+        .render("t");
+        assert_eq!(
+            r.body,
+            "{\"type\":\"https://tools.ietf.org/html/rfc9110#section-15.5.1\",\"title\":\"One or more validation errors occurred.\",\"status\":400,\"errors\":{\"resource\":[\"The resource field is required.\"],\"size\":[\"The value 'x' is not valid for size.\"]},\"traceId\":\"t\"}"
+        );
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn text_and_empty_bodies() {
+        let r = ApiError::text(401, "Only orgs can call this api").render("t");
+        assert_eq!(r.body, "\"Only orgs can call this api\"");
+        assert_eq!(r.content_type, Some(JSON_UTF8));
+        let r = ApiError::forbidden().render("t");
+        assert_eq!((r.status, r.content_type, r.body.as_str()), (403, None, ""));
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn payload_too_large_names_the_limit() {
+        let r = ApiError::payload_too_large(1_048_576).render("x");
+        assert_eq!(r.status, 413);
+        assert!(r.body.contains(
+            "\"detail\":\"The request body is larger than the limit of 1048576 bytes.\""
+        ));
+    }
+}

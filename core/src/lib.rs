@@ -1,0 +1,25 @@
+//! The rules of the Altinn Events API, without I/O.
+//!
+//! Everything here is a pure function of its inputs: CloudEvent parsing and writing, URN
+//! rules, identities from token claims, query binding and validation, XACML requests and
+//! the built-in PDP, subscription matching and retry timelines. Time and randomness come in
+//! as arguments. The `worker` crate carries these decisions to Durable Objects, KV and fetch.
+#![no_std]
+extern crate alloc;
+#[cfg(any(test, feature = "std"))]
+extern crate std;
+
+pub mod authz;
+pub mod cloud_event;
+pub mod error;
+pub mod identity;
+pub mod json;
+pub mod publish;
+pub mod query;
+pub mod time;
+pub mod token;
+pub mod uri;
+pub mod urn;
+
+pub use cloud_event::CloudEvent;
+pub use error::{ApiError, ErrorBody};

@@ -1,0 +1,132 @@
+//! Who is calling: Altinn tokens (bearer header, then the `AltinnStudioRuntime` cookie) and
+//! platform access tokens (`PlatformAccessToken` header), verified with WebCrypto.
+
+mod openid;
+mod webcrypto;
+
+use events_core::identity::Claims;
+use events_core::token::{self, Jwks, TokenError, UnverifiedToken};
+use worker::{Env, Request};
+
+use crate::config::{AltinnKeys, Config};
+
+/// A caller authenticated by an Altinn token.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub claims: Claims,
+    /// The token itself (forwarded where Altinn forwards it).
+    pub token: String,
+}
+
+/// A verified platform access token: `iss` and the `urn:altinn:app` claim.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccessToken {
+    pub issuer: String,
+    pub app: String,
+}
+
+impl AccessToken {
+    /// Altinn's `accesstokencontextid`: `{iss}/{app}`.
+    pub fn context(&self) -> String {
+        format!("{}/{}", self.issuer, self.app)
+    }
+}
+
+fn now_secs() -> i64 {
+    (worker::Date::now().as_millis() / 1000) as i64
+}
+
+/// The Altinn token of a request, if any: `Authorization: Bearer …` first, then the cookie.
+pub fn token_of(req: &Request) -> Option<String> {
+    let headers = req.headers();
+    if let Ok(Some(auth)) = headers.get("authorization") {
+        let auth = auth.trim();
+        if auth.len() > 7 && auth[..7].eq_ignore_ascii_case("bearer ") {
+            let t = auth[7..].trim();
+            if !t.is_empty() {
+                return Some(t.to_owned());
+            }
+        }
+    }
+    let cookies = headers.get("cookie").ok().flatten()?;
+    cookies.split(';').find_map(|c| {
+        let (name, value) = c.trim().split_once('=')?;
+        (name.trim() == "AltinnStudioRuntime" && !value.trim().is_empty())
+            .then(|| value.trim().to_owned())
+    })
+}
+
+async fn verify_with(jwks: &Jwks, t: &UnverifiedToken<'_>) -> Result<(), TokenError> {
+    let candidates = jwks.candidates(t.alg, t.kid.as_deref());
+    if candidates.is_empty() {
+        return Err(TokenError::UnknownKey);
+    }
+    for key in candidates {
+        if webcrypto::verify(t.alg, key, t.signing_input.as_bytes(), &t.signature).await {
+            return Ok(());
+        }
+    }
+    Err(TokenError::BadSignature)
+}
+
+async fn verify_altinn(env: &Env, cfg: &Config, raw: &str) -> Result<Claims, TokenError> {
+    let t = token::parse(raw)?;
+    match &cfg.altinn_keys {
+        AltinnKeys::Jwks(jwks) => verify_with(jwks, &t).await?,
+        AltinnKeys::OpenId(url) => {
+            let jwks = openid::keys(env, url, t.kid.as_deref())
+                .await
+                .map_err(|e| {
+                    worker::console_error!("OpenID key fetch failed: {e}");
+                    TokenError::UnknownKey
+                })?;
+            verify_with(&jwks, &t).await?
+        }
+    }
+    token::check_lifetime(&t.claims, now_secs())?;
+    Ok(t.claims)
+}
+
+/// The verified caller, or `None` when there is no token or it does not verify (both are a
+/// 401 where a caller is required).
+pub async fn caller(req: &Request, env: &Env, cfg: &Config) -> Option<Caller> {
+    let raw = token_of(req)?;
+    match verify_altinn(env, cfg, &raw).await {
+        Ok(claims) => Some(Caller { claims, token: raw }),
+        Err(e) => {
+            worker::console_warn!("Altinn token refused: {e}");
+            None
+        }
+    }
+}
+
+/// The verified platform access token, or `None` when absent, repeated or invalid.
+pub async fn access_token(req: &Request, cfg: &Config) -> Option<AccessToken> {
+    let raw = req.headers().get("PlatformAccessToken").ok().flatten()?;
+    // Exactly one value is required; repeated headers arrive comma-joined.
+    if raw.contains(',') {
+        return None;
+    }
+    let result = async {
+        let t = token::parse(&raw)?;
+        let issuer = t.claims.issuer().ok_or(TokenError::Malformed)?;
+        let jwks = cfg
+            .platform_keys
+            .for_issuer(&issuer)
+            .ok_or_else(|| TokenError::UnknownIssuer(issuer.clone()))?;
+        verify_with(jwks, &t).await?;
+        token::check_lifetime(&t.claims, now_secs())?;
+        Ok::<_, TokenError>(AccessToken {
+            issuer,
+            app: t.claims.app().unwrap_or_default(),
+        })
+    }
+    .await;
+    match result {
+        Ok(a) => Some(a),
+        Err(e) => {
+            worker::console_warn!("platform access token refused: {e}");
+            None
+        }
+    }
+}

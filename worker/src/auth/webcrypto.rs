@@ -1,0 +1,85 @@
+//! JWS signature verification with the platform's WebCrypto (`crypto.subtle`).
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use events_core::token::{Alg, Jwk};
+use js_sys::{Array, Object};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{CryptoKey, SubtleCrypto, WorkerGlobalScope};
+
+thread_local! {
+    /// Imported keys, by algorithm and JWK text (importing costs more than verifying).
+    static KEYS: RefCell<HashMap<(Alg, String), CryptoKey>> = RefCell::new(HashMap::new());
+}
+
+fn subtle() -> Result<SubtleCrypto, JsValue> {
+    let scope: WorkerGlobalScope = js_sys::global().unchecked_into();
+    Ok(scope.crypto()?.subtle())
+}
+
+fn object(pairs: &[(&str, &str)]) -> Result<Object, JsValue> {
+    let o = Object::new();
+    for (k, v) in pairs {
+        js_sys::Reflect::set(&o, &JsValue::from_str(k), &JsValue::from_str(v))?;
+    }
+    Ok(o)
+}
+
+fn import_algorithm(alg: Alg) -> Result<Object, JsValue> {
+    match alg {
+        Alg::Rs256 => object(&[("name", "RSASSA-PKCS1-v1_5"), ("hash", "SHA-256")]),
+        Alg::Es256 => object(&[("name", "ECDSA"), ("namedCurve", "P-256")]),
+    }
+}
+
+fn verify_algorithm(alg: Alg) -> Result<Object, JsValue> {
+    match alg {
+        Alg::Rs256 => object(&[("name", "RSASSA-PKCS1-v1_5")]),
+        Alg::Es256 => object(&[("name", "ECDSA"), ("hash", "SHA-256")]),
+    }
+}
+
+async fn key_for(alg: Alg, jwk: &Jwk) -> Result<CryptoKey, JsValue> {
+    let cache_key = (alg, jwk.json.clone());
+    if let Some(k) = KEYS.with(|m| m.borrow().get(&cache_key).cloned()) {
+        return Ok(k);
+    }
+    let jwk_obj: Object = js_sys::JSON::parse(&jwk.json)?.unchecked_into();
+    let usages = Array::of1(&JsValue::from_str("verify"));
+    let promise = subtle()?.import_key_with_object(
+        "jwk",
+        &jwk_obj,
+        &import_algorithm(alg)?,
+        false,
+        &usages,
+    )?;
+    let key: CryptoKey = JsFuture::from(promise).await?.unchecked_into();
+    KEYS.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.len() > 64 {
+            m.clear();
+        }
+        m.insert(cache_key, key.clone());
+    });
+    Ok(key)
+}
+
+/// True when `signature` over `signing_input` verifies with this key. Any WebCrypto failure
+/// (a key that does not import, a malformed signature) counts as "does not verify".
+pub async fn verify(alg: Alg, jwk: &Jwk, signing_input: &[u8], signature: &[u8]) -> bool {
+    async fn run(alg: Alg, jwk: &Jwk, data: &[u8], sig: &[u8]) -> Result<bool, JsValue> {
+        let key = key_for(alg, jwk).await?;
+        let promise = subtle()?.verify_with_object_and_u8_array_and_u8_array(
+            &verify_algorithm(alg)?,
+            &key,
+            sig,
+            data,
+        )?;
+        Ok(JsFuture::from(promise).await?.as_bool().unwrap_or(false))
+    }
+    run(alg, jwk, signing_input, signature)
+        .await
+        .unwrap_or(false)
+}

@@ -1,0 +1,151 @@
+//! Asking for authorization decisions: the built-in PDP (data loaded from the objects that
+//! hold it) or, with `PDP_URL`, Altinn's PDP over HTTP. A PDP that fails is an error (503 on
+//! API paths, a retry on delivery paths), never a silent permit.
+
+use std::collections::BTreeMap;
+
+use events_core::authz::builtin::{self, Party, PartyKey, PolicyData, ResourcePolicy};
+use events_core::authz::{DecisionRequest, DecisionResponse};
+use events_core::ApiError;
+use worker::{Env, Fetch, Headers, Method, Request, RequestInit};
+
+use crate::config::Config;
+use crate::objects::{self, EVENT_LOG, PARTY};
+
+/// Timeout of a remote PDP call.
+const PDP_TIMEOUT_MS: u32 = 10_000;
+
+/// Resource documents the caller already holds (an object deciding about its own resource),
+/// by resource id. `None` = known to have no document.
+pub type LocalPolicies = BTreeMap<String, Option<ResourcePolicy>>;
+
+/// The name of the party-register object for a key.
+pub fn party_object_name(key: &PartyKey) -> String {
+    match key {
+        PartyKey::Id(id) => format!("party:{id}"),
+        PartyKey::Uuid(u) => format!("uuid:{u}"),
+        PartyKey::OrgNumber(n) => format!("orgno:{n}"),
+        PartyKey::PersonId(n) => format!("person:{n}"),
+    }
+}
+
+/// Load one party register entry.
+pub async fn load_party(env: &Env, key: &PartyKey) -> Result<Option<Party>, ApiError> {
+    let stub = objects::stub(env, PARTY, &party_object_name(key))?;
+    match objects::call(&stub, Method::Get, "record", None).await {
+        Ok(mut resp) => {
+            let text = resp
+                .text()
+                .await
+                .map_err(|e| crate::http::platform_error("Could not read a party", e))?;
+            Ok(serde_json::from_str(&text).ok())
+        }
+        Err(e) if e.status == 404 => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Load the rule document of a resource id from its event-log object.
+pub async fn load_policy(env: &Env, resource_id: &str) -> Result<Option<ResourcePolicy>, ApiError> {
+    let stub = objects::stub(
+        env,
+        EVENT_LOG,
+        &format!("urn:altinn:resource:{resource_id}"),
+    )?;
+    match objects::call(&stub, Method::Get, "policy", None).await {
+        Ok(mut resp) => {
+            let bytes = resp
+                .bytes()
+                .await
+                .map_err(|e| crate::http::platform_error("Could not read a policy", e))?;
+            Ok(ResourcePolicy::parse(&bytes).ok())
+        }
+        Err(e) if e.status == 404 => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Decide a request with the configured PDP.
+pub async fn decide(
+    env: &Env,
+    cfg: &Config,
+    request: &DecisionRequest,
+    local: &LocalPolicies,
+) -> Result<DecisionResponse, ApiError> {
+    if request.resources.is_empty() || request.subjects.is_empty() {
+        return Ok(DecisionResponse::default());
+    }
+    match &cfg.pdp_url {
+        Some(url) => remote(url, request).await,
+        None => {
+            let needs = builtin::needs(request);
+            let mut data = PolicyData::default();
+            for id in needs.resources {
+                let doc = match local.get(&id) {
+                    Some(d) => d.clone(),
+                    None => load_policy(env, &id).await?,
+                };
+                if let Some(doc) = doc {
+                    data.resources.insert(id, doc);
+                }
+            }
+            for key in needs.parties {
+                if let Some(p) = load_party(env, &key).await? {
+                    data.parties.push(p);
+                }
+            }
+            Ok(builtin::evaluate(request, &data))
+        }
+    }
+}
+
+async fn remote(url: &str, request: &DecisionRequest) -> Result<DecisionResponse, ApiError> {
+    let unavailable = |why: String| {
+        worker::console_error!("PDP call failed: {why}");
+        ApiError::unavailable(
+            "The authorization service (PDP) did not give a decision. Please retry.",
+        )
+    };
+    let headers = Headers::new();
+    let _ = headers.set("content-type", "application/json");
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post)
+        .with_headers(headers)
+        .with_body(Some(request.to_json().to_string().into()));
+    let req = Request::new_with_init(url, &init).map_err(|e| unavailable(e.to_string()))?;
+    let signal: worker::AbortSignal = web_sys::AbortSignal::timeout_with_u32(PDP_TIMEOUT_MS).into();
+    let mut resp = Fetch::Request(req)
+        .send_with_signal(&signal)
+        .await
+        .map_err(|e| unavailable(e.to_string()))?;
+    if resp.status_code() != 200 {
+        return Err(unavailable(format!("status {}", resp.status_code())));
+    }
+    let body: serde_json::Value = resp.json().await.map_err(|e| unavailable(e.to_string()))?;
+    DecisionResponse::from_json(&body)
+        .ok_or_else(|| unavailable("not a XACML JSON response".into()))
+}
+
+/// Person-number subjects are not understood by the PDP (spec §11.10): the party uuid of
+/// each distinct `urn:altinn:person:identifier-no:{ssn}` subject, from the party register.
+/// `None` for persons the register does not know.
+pub async fn person_subject_replacements(
+    env: &Env,
+    subjects: impl Iterator<Item = &str>,
+) -> Result<BTreeMap<String, Option<String>>, ApiError> {
+    const PREFIX: &str = "urn:altinn:person:identifier-no:";
+    let mut out = BTreeMap::new();
+    for s in subjects {
+        if let Some(ssn) = s.strip_prefix(PREFIX) {
+            if out.contains_key(s) {
+                continue;
+            }
+            let party = load_party(env, &PartyKey::PersonId(ssn.to_owned())).await?;
+            let replacement = party
+                .and_then(|p| p.party_uuid)
+                .map(|u| format!("urn:altinn:party:uuid:{u}"));
+            out.insert(s.to_owned(), replacement);
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,252 @@
+//! The settings of CONTRACT §2, read and checked at the start of every request.
+//!
+//! Parsing the key sets costs more than reading the variables, so the parsed [`Config`] is
+//! kept per isolate and reused while the raw values are unchanged. A malformed setting is
+//! an error naming it (answered as a 500 problem); it never falls back silently.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use events_core::token::{IssuerKeys, Jwks};
+use events_core::ApiError;
+use worker::Env;
+
+/// The development key set in `dev/keys`, trusted only while no key setting is given.
+pub const DEV_JWKS: &str = include_str!("../../dev/keys/dev-jwks.json");
+
+/// Altinn's outbound retry schedule (spec §10.5): 11 delays, 12 attempts.
+pub const DEFAULT_RETRY_DELAYS: &str = "10,30,60,300,600,1800,3600,10800,21600,43200,43200";
+
+pub const SETTINGS: [&str; 9] = [
+    "ALTINN_JWKS",
+    "ALTINN_OPENID_WELLKNOWN",
+    "PLATFORM_ACCESS_JWKS",
+    "EVENTS_BASE_URL",
+    "APPS_DOMAIN",
+    "WEBHOOK_ALLOW_PRIVATE",
+    "DELIVERY_RETRY_DELAYS",
+    "WEBHOOK_TIMEOUT_SECONDS",
+    "PDP_URL",
+];
+
+/// Where Altinn token signing keys come from.
+#[derive(Clone, Debug)]
+pub enum AltinnKeys {
+    /// A fixed key set (`ALTINN_JWKS`, or the dev keys by default).
+    Jwks(Jwks),
+    /// An OpenID configuration URL whose `jwks_uri` is fetched and cached.
+    OpenId(String),
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub altinn_keys: AltinnKeys,
+    pub platform_keys: IssuerKeys,
+    pub base_url: String,
+    pub apps_domain: String,
+    pub allow_private_webhooks: bool,
+    /// Seconds between webhook attempts; attempts = len + 1.
+    pub retry_delays: Vec<u32>,
+    pub webhook_timeout_secs: u32,
+    pub pdp_url: Option<String>,
+    /// True while the dev keys are trusted (no key setting given).
+    pub dev_keys: bool,
+}
+
+thread_local! {
+    static CACHE: RefCell<Option<(Vec<Option<String>>, Rc<Config>)>> = const { RefCell::new(None) };
+}
+
+/// Read one setting. Empty means unset. `[vars]` given as a TOML table arrive as objects;
+/// they are turned back into JSON text.
+fn raw(env: &Env, name: &str) -> Option<String> {
+    let text = match env.var(name) {
+        Ok(v) => v.to_string(),
+        Err(_) => match env.object_var::<serde_json::Value>(name) {
+            Ok(v) => v.to_string(),
+            Err(_) => return None,
+        },
+    };
+    let trimmed = text.trim();
+    (!trimmed.is_empty()).then(|| trimmed.to_owned())
+}
+
+fn bad(name: &str, why: impl std::fmt::Display) -> ApiError {
+    ApiError::internal(format!("The setting {name} is invalid: {why}"))
+}
+
+/// The current configuration, or a 500 problem naming the first bad setting.
+pub fn load(env: &Env) -> Result<Rc<Config>, ApiError> {
+    let values: Vec<Option<String>> = SETTINGS.iter().map(|n| raw(env, n)).collect();
+    if let Some(cfg) = CACHE.with(|c| {
+        c.borrow()
+            .as_ref()
+            .filter(|(v, _)| *v == values)
+            .map(|(_, cfg)| cfg.clone())
+    }) {
+        return Ok(cfg);
+    }
+    let cfg = Rc::new(parse(&values)?);
+    CACHE.with(|c| *c.borrow_mut() = Some((values, cfg.clone())));
+    Ok(cfg)
+}
+
+fn setting<'a>(values: &'a [Option<String>], name: &str) -> Option<&'a str> {
+    SETTINGS
+        .iter()
+        .position(|n| *n == name)
+        .and_then(|i| values.get(i))
+        .and_then(|v| v.as_deref())
+}
+
+/// Parse raw setting values (in [`SETTINGS`] order).
+pub fn parse(values: &[Option<String>]) -> Result<Config, ApiError> {
+    let get = |name| setting(values, name);
+    let dev = || Jwks::parse(DEV_JWKS).map_err(|e| bad("ALTINN_JWKS", e));
+    let (altinn_keys, mut dev_keys) = match (get("ALTINN_JWKS"), get("ALTINN_OPENID_WELLKNOWN")) {
+        (Some(jwks), _) => (
+            AltinnKeys::Jwks(Jwks::parse(jwks).map_err(|e| bad("ALTINN_JWKS", e))?),
+            false,
+        ),
+        (None, Some(url)) => {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(bad("ALTINN_OPENID_WELLKNOWN", "expected an http(s) URL"));
+            }
+            (AltinnKeys::OpenId(url.to_owned()), false)
+        }
+        (None, None) => (AltinnKeys::Jwks(dev()?), true),
+    };
+    let platform_keys = match get("PLATFORM_ACCESS_JWKS") {
+        Some(json) => IssuerKeys::parse(json).map_err(|e| bad("PLATFORM_ACCESS_JWKS", e))?,
+        None => {
+            dev_keys = true;
+            let jwks = Jwks::parse(DEV_JWKS).map_err(|e| bad("PLATFORM_ACCESS_JWKS", e))?;
+            IssuerKeys {
+                issuers: vec![("platform".into(), jwks.clone()), ("ttd".into(), jwks)],
+            }
+        }
+    };
+    let base_url = get("EVENTS_BASE_URL").unwrap_or("http://127.0.0.1:8787");
+    if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
+        return Err(bad("EVENTS_BASE_URL", "expected an http(s) URL"));
+    }
+    let apps_domain = get("APPS_DOMAIN").unwrap_or("apps.altinn.no");
+    if apps_domain.contains('/') || apps_domain.contains(' ') {
+        return Err(bad("APPS_DOMAIN", "expected a domain name"));
+    }
+    let allow_private_webhooks = match get("WEBHOOK_ALLOW_PRIVATE") {
+        None => false,
+        Some(v) if v.eq_ignore_ascii_case("true") => true,
+        Some(v) if v.eq_ignore_ascii_case("false") => false,
+        Some(v) => {
+            return Err(bad(
+                "WEBHOOK_ALLOW_PRIVATE",
+                format!("'{v}' is not true or false"),
+            ))
+        }
+    };
+    let retry_delays = parse_delays(get("DELIVERY_RETRY_DELAYS").unwrap_or(DEFAULT_RETRY_DELAYS))
+        .map_err(|e| bad("DELIVERY_RETRY_DELAYS", e))?;
+    let webhook_timeout_secs = match get("WEBHOOK_TIMEOUT_SECONDS") {
+        None => 45,
+        Some(v) => match v.parse::<u32>() {
+            Ok(n) if (1..=900).contains(&n) => n,
+            _ => {
+                return Err(bad(
+                    "WEBHOOK_TIMEOUT_SECONDS",
+                    format!("'{v}' is not a number of seconds between 1 and 900"),
+                ))
+            }
+        },
+    };
+    let pdp_url = match get("PDP_URL") {
+        None => None,
+        Some(u) if u.starts_with("https://") || u.starts_with("http://") => Some(u.to_owned()),
+        Some(_) => return Err(bad("PDP_URL", "expected an http(s) URL")),
+    };
+    Ok(Config {
+        altinn_keys,
+        platform_keys,
+        base_url: base_url.trim_end_matches('/').to_owned(),
+        apps_domain: apps_domain.to_owned(),
+        allow_private_webhooks,
+        retry_delays,
+        webhook_timeout_secs,
+        pdp_url,
+        dev_keys,
+    })
+}
+
+/// `10,30,60` → [10, 30, 60]. Each delay is 0..=43200 s (a Durable Object alarm can wait
+/// longer, but Altinn's longest step is 12 h); at most 50 delays.
+pub fn parse_delays(s: &str) -> Result<Vec<u32>, String> {
+    let mut out = Vec::new();
+    for part in s.split(',') {
+        let p = part.trim();
+        match p.parse::<u32>() {
+            Ok(n) if n <= 43_200 => out.push(n),
+            _ => {
+                return Err(format!(
+                    "'{p}' is not a delay in seconds between 0 and 43200"
+                ))
+            }
+        }
+    }
+    if out.len() > 50 {
+        return Err("at most 50 delays are allowed".into());
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(pairs: &[(&str, &str)]) -> Vec<Option<String>> {
+        SETTINGS
+            .iter()
+            .map(|n| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| k == n)
+                    .map(|(_, v)| v.to_string())
+            })
+            .collect()
+    }
+
+    fn detail(e: ApiError) -> String {
+        match e.body {
+            events_core::ErrorBody::Problem { detail: Some(d) } => d,
+            other => format!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults_trust_dev_keys() {
+        let c = parse(&values(&[])).unwrap();
+        assert!(c.dev_keys);
+        assert_eq!(c.retry_delays.len(), 11);
+        assert_eq!(c.webhook_timeout_secs, 45);
+        assert_eq!(c.base_url, "http://127.0.0.1:8787");
+        assert!(c.platform_keys.for_issuer("platform").is_some());
+        assert!(c.platform_keys.for_issuer("ttd").is_some());
+    }
+
+    #[test]
+    fn bad_settings_are_named() {
+        let cases = [
+            ("ALTINN_JWKS", "{nope", "The setting ALTINN_JWKS is invalid: not JSON"),
+            ("PLATFORM_ACCESS_JWKS", "[]", "The setting PLATFORM_ACCESS_JWKS is invalid: expected an object mapping issuer to a JWKS"),
+            ("DELIVERY_RETRY_DELAYS", "10,x", "The setting DELIVERY_RETRY_DELAYS is invalid: 'x' is not a delay"),
+            ("WEBHOOK_TIMEOUT_SECONDS", "0", "The setting WEBHOOK_TIMEOUT_SECONDS is invalid: '0'"),
+            ("WEBHOOK_ALLOW_PRIVATE", "yes", "The setting WEBHOOK_ALLOW_PRIVATE is invalid: 'yes' is not true or false"),
+            ("PDP_URL", "ftp://x", "The setting PDP_URL is invalid: expected an http(s) URL"),
+            ("EVENTS_BASE_URL", "localhost", "The setting EVENTS_BASE_URL is invalid: expected an http(s) URL"),
+        ];
+        for (name, value, prefix) in cases {
+            let d = detail(parse(&values(&[(name, value)])).unwrap_err());
+            assert!(d.starts_with(prefix), "{name}: {d}");
+        }
+        assert_eq!(parse_delays("1, 2,3").unwrap(), vec![1, 2, 3]);
+    }
+}

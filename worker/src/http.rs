@@ -1,0 +1,108 @@
+//! HTTP plumbing: the one place an [`ApiError`] becomes a response, request-body limits, and
+//! small response builders.
+
+use events_core::error::JSON_UTF8;
+use events_core::ApiError;
+use worker::{Headers, Request, Response, ResponseBuilder};
+
+/// Largest request body accepted (1 MiB).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Content type of CloudEvent lists.
+pub const CLOUDEVENTS_JSON: &str = "application/cloudevents+json; charset=utf-8";
+
+/// A random W3C-style trace id for problem documents.
+pub fn trace_id() -> String {
+    let mut bytes = [0u8; 24];
+    let _ = getrandom::getrandom(&mut bytes);
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("00-{}-{}-00", &hex[..32], &hex[32..48])
+}
+
+/// Render an error. This is the only place that maps [`ApiError`] to HTTP.
+pub fn error_response(err: &ApiError) -> Response {
+    let rendered = err.render(&trace_id());
+    if err.status >= 500 {
+        worker::console_error!("{}", err.describe());
+    }
+    let headers = Headers::new();
+    if let Some(ct) = rendered.content_type {
+        let _ = headers.set("content-type", ct);
+    }
+    let builder = ResponseBuilder::new()
+        .with_status(rendered.status)
+        .with_headers(headers);
+    if rendered.body.is_empty() {
+        builder.empty()
+    } else {
+        builder.fixed(rendered.body.into_bytes())
+    }
+}
+
+/// Convert a platform error into a 503 (storage or network trouble inside the platform).
+pub fn platform_error(context: &str, e: worker::Error) -> ApiError {
+    worker::console_error!("{context}: {e}");
+    ApiError::unavailable(format!("{context}. Please retry."))
+}
+
+/// Read the body up to [`MAX_BODY_BYTES`]; larger bodies are a 413 problem.
+pub async fn read_body(req: &mut Request) -> Result<Vec<u8>, ApiError> {
+    if let Ok(Some(len)) = req.headers().get("content-length") {
+        if len
+            .trim()
+            .parse::<usize>()
+            .is_ok_and(|n| n > MAX_BODY_BYTES)
+        {
+            return Err(ApiError::payload_too_large(MAX_BODY_BYTES));
+        }
+    }
+    let bytes = req
+        .bytes()
+        .await
+        .map_err(|_| ApiError::bad_request("The request body could not be read."))?;
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(ApiError::payload_too_large(MAX_BODY_BYTES));
+    }
+    Ok(bytes)
+}
+
+/// A header value, if present.
+pub fn header(req: &Request, name: &str) -> Option<String> {
+    req.headers().get(name).ok().flatten()
+}
+
+/// A response with a body and content type.
+pub fn with_body(
+    status: u16,
+    content_type: &str,
+    body: impl Into<Vec<u8>>,
+) -> Result<Response, ApiError> {
+    let headers = Headers::new();
+    let _ = headers.set("content-type", content_type);
+    Ok(ResponseBuilder::new()
+        .with_status(status)
+        .with_headers(headers)
+        .fixed(body.into()))
+}
+
+/// A JSON response.
+pub fn json(status: u16, body: impl Into<Vec<u8>>) -> Result<Response, ApiError> {
+    with_body(status, JSON_UTF8, body)
+}
+
+/// A response with no body.
+pub fn empty(status: u16) -> Result<Response, ApiError> {
+    Ok(ResponseBuilder::new().with_status(status).empty())
+}
+
+/// Set a header on a response.
+pub fn set_header(resp: &mut Response, name: &str, value: &str) -> Result<(), ApiError> {
+    resp.headers_mut()
+        .set(name, value)
+        .map_err(|_| ApiError::internal(format!("Could not set the {name} header.")))
+}
+
+/// A header of a response, if present.
+pub fn header_of(resp: &Response, name: &str) -> Option<String> {
+    resp.headers().get(name).ok().flatten()
+}

@@ -1,0 +1,146 @@
+//! Private admin endpoints feeding the built-in PDP (CONTRACT §4): resource rule documents and
+//! the party register. They need a platform access token issued by `platform`.
+
+use events_core::authz::builtin::{Party, PartyKey};
+use events_core::{urn, ApiError};
+use worker::{Env, Method, Request, Response};
+
+use crate::auth;
+use crate::authz::{load_party, party_object_name};
+use crate::config::Config;
+use crate::http;
+use crate::objects::{self, EVENT_LOG, PARTY};
+
+/// No or invalid platform token → 401; one from another issuer → 403.
+async fn require_platform(req: &Request, cfg: &Config) -> Result<(), ApiError> {
+    match auth::access_token(req, cfg).await {
+        None => Err(ApiError::unauthorized()),
+        Some(t) if t.issuer != "platform" => Err(ApiError::forbidden()),
+        Some(_) => Ok(()),
+    }
+}
+
+/// `PUT/GET/DELETE /events/api/v1/admin/resources/{resourceId}`.
+pub async fn resource(
+    mut req: Request,
+    env: &Env,
+    cfg: &Config,
+    id: &str,
+    method: Method,
+) -> Result<Response, ApiError> {
+    require_platform(&req, cfg).await?;
+    let id = events_core::query::form_decode(id);
+    let resource = format!("{}{id}", urn::RESOURCE_PREFIX);
+    if !urn::is_valid_urn(&resource) {
+        return Err(ApiError::bad_request(format!(
+            "'{id}' is not a valid resource id: '{resource}' must be a valid urn."
+        )));
+    }
+    let stub = objects::stub(env, EVENT_LOG, &resource)?;
+    let result = match method {
+        Method::Put => {
+            events_core::publish::require_json_content_type(
+                http::header(&req, "content-type").as_deref(),
+            )?;
+            let body = http::read_body(&mut req).await?;
+            objects::call(&stub, Method::Put, "policy", Some(body)).await
+        }
+        Method::Get => objects::call(&stub, Method::Get, "policy", None).await,
+        Method::Delete => objects::call(&stub, Method::Delete, "policy", None).await,
+        _ => return Err(ApiError::empty(405)),
+    };
+    match result {
+        Ok(mut resp) => {
+            let status = resp.status_code();
+            if status == 204 {
+                return http::empty(204);
+            }
+            let bytes = resp
+                .bytes()
+                .await
+                .map_err(|e| http::platform_error("read", e))?;
+            http::json(status, bytes)
+        }
+        Err(e) if e.status == 404 => Err(ApiError::problem(
+            404,
+            format!("No rule document is stored for resource '{resource}'."),
+        )),
+        Err(e) => Err(e),
+    }
+}
+
+fn keys_of(p: &Party) -> Vec<PartyKey> {
+    let mut keys = vec![PartyKey::Id(p.party_id)];
+    if let Some(u) = &p.party_uuid {
+        keys.push(PartyKey::Uuid(u.clone()));
+    }
+    if let Some(n) = &p.organization_identifier {
+        keys.push(PartyKey::OrgNumber(n.clone()));
+    }
+    if let Some(n) = &p.person_identifier {
+        keys.push(PartyKey::PersonId(n.clone()));
+    }
+    keys
+}
+
+/// `PUT/GET/DELETE /events/api/v1/admin/parties/{partyId}`. The entry is copied to one
+/// object per look-up key (id, uuid, organisation number, person number).
+pub async fn party(
+    mut req: Request,
+    env: &Env,
+    cfg: &Config,
+    id: &str,
+    method: Method,
+) -> Result<Response, ApiError> {
+    require_platform(&req, cfg).await?;
+    let party_id: i64 = id.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "'{id}' is not a party id: expected a positive integer."
+        ))
+    })?;
+    let not_found = || ApiError::problem(404, format!("Party {party_id} is not in the register."));
+    let old = load_party(env, &PartyKey::Id(party_id)).await?;
+    match method {
+        Method::Get => match old {
+            Some(p) => http::json(200, p.to_json()),
+            None => Err(not_found()),
+        },
+        Method::Put => {
+            events_core::publish::require_json_content_type(
+                http::header(&req, "content-type").as_deref(),
+            )?;
+            let body = http::read_body(&mut req).await?;
+            let party = Party::parse(party_id, &body).map_err(ApiError::bad_request)?;
+            let json = party.to_json();
+            let new_keys = keys_of(&party);
+            for key in &new_keys {
+                let stub = objects::stub(env, PARTY, &party_object_name(key))?;
+                objects::call(
+                    &stub,
+                    Method::Put,
+                    "record",
+                    Some(json.clone().into_bytes()),
+                )
+                .await?;
+            }
+            if let Some(old) = &old {
+                for key in keys_of(old).into_iter().filter(|k| !new_keys.contains(k)) {
+                    let stub = objects::stub(env, PARTY, &party_object_name(&key))?;
+                    objects::call(&stub, Method::Delete, "record", None).await?;
+                }
+            }
+            http::json(if old.is_some() { 200 } else { 201 }, json)
+        }
+        Method::Delete => {
+            let Some(old) = old else {
+                return Err(not_found());
+            };
+            for key in keys_of(&old) {
+                let stub = objects::stub(env, PARTY, &party_object_name(&key))?;
+                objects::call(&stub, Method::Delete, "record", None).await?;
+            }
+            http::empty(204)
+        }
+        _ => Err(ApiError::empty(405)),
+    }
+}
