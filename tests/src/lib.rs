@@ -7,6 +7,7 @@
 //! - [`suite`]: [`Suite`], a libtest-mimic runner where many tests share one server.
 
 pub mod client;
+pub mod fixtures;
 pub mod receiver;
 pub mod server;
 pub mod suite;

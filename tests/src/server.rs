@@ -279,6 +279,8 @@ impl TestServer {
             }
             match http_get(addr, "/health", Duration::from_secs(5)) {
                 Ok((200, _)) => return Ok(()),
+                // The worker is serving but refuses a bad setting (tests of that rule).
+                Ok((500, body)) if body.contains("The setting ") => return Ok(()),
                 Ok((status, body)) => {
                     last = format!("GET /health answered {status}: {}", truncate(&body, 200))
                 }
