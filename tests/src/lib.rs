@@ -11,15 +11,15 @@ pub mod fixtures;
 pub mod receiver;
 pub mod server;
 pub mod suite;
-pub mod token;
 
 use std::path::PathBuf;
 
 pub use client::{RequestBuilder, TestClient, TestResponse};
+pub use devtoken as token;
+pub use devtoken::TokenSpec;
 pub use receiver::{Received, TestReceiver};
 pub use server::{StartError, TestServer, SETTINGS};
 pub use suite::{Ctx, Suite};
-pub use token::TokenSpec;
 
 /// The repository root (the workspace directory holding `wrangler.toml`).
 pub fn repo_root() -> PathBuf {

@@ -2,7 +2,7 @@
 //! signed with the repository's dev keys in `dev/keys/` (see `dev/keys/README.md`).
 //!
 //! ```no_run
-//! use altinn_events_tests::token::TokenSpec;
+//! use devtoken::TokenSpec;
 //! let publisher = TokenSpec::org("ttd").scope("altinn:events.publish").mint();
 //! let user = TokenSpec::user(1337, 50001337).mint();
 //! let app = TokenSpec::platform("ttd", "apps-test").mint();
@@ -362,7 +362,8 @@ pub fn signed_by_unknown_key(claims: &Value) -> String {
 
 /// `<repo>/dev/keys`.
 pub fn dev_keys_dir() -> PathBuf {
-    crate::repo_root().join("dev").join("keys")
+    let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir.join("..").join("..").join("dev").join("keys")
 }
 
 /// The public dev key set (`dev/keys/dev-jwks.json`) as JSON.

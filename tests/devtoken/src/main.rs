@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use altinn_events_tests::token::TokenSpec;
+use devtoken::TokenSpec;
 use serde_json::Value;
 
 const USAGE: &str = "\
