@@ -11,13 +11,18 @@ extern crate std;
 
 pub mod authz;
 pub mod cloud_event;
+pub mod delivery;
+pub mod endpoint;
 pub mod error;
 pub mod identity;
 pub mod json;
+pub mod matching;
 pub mod publish;
 pub mod query;
+pub mod subscription;
 pub mod time;
 pub mod token;
+pub mod trace;
 pub mod uri;
 pub mod urn;
 

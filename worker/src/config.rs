@@ -53,8 +53,11 @@ pub struct Config {
     pub dev_keys: bool,
 }
 
+/// The raw setting values a parsed configuration was made from.
+type Cached = (Vec<Option<String>>, Rc<Config>);
+
 thread_local! {
-    static CACHE: RefCell<Option<(Vec<Option<String>>, Rc<Config>)>> = const { RefCell::new(None) };
+    static CACHE: RefCell<Option<Cached>> = const { RefCell::new(None) };
 }
 
 /// Read one setting. Empty means unset. `[vars]` given as a TOML table arrive as objects;

@@ -11,6 +11,8 @@ mod http;
 mod objects;
 mod routes;
 
+pub use objects::delivery::Delivery;
+pub use objects::directory::SubscriptionDirectory;
 pub use objects::event_log::EventLog;
 pub use objects::party::Party;
 

@@ -195,10 +195,74 @@ pub fn subject_from_consumer(consumer: &str, include_in_result: bool) -> Categor
     Category::new(attrs)
 }
 
+/// The attributes of an event the mappers read: a parsed [`CloudEvent`], or the columns of a
+/// stored event ([`EventAttrs`]).
+pub trait EventView {
+    fn id(&self) -> &str;
+    fn type_(&self) -> &str;
+    fn source(&self) -> &str;
+    fn subject(&self) -> Option<&str>;
+    fn resource(&self) -> Option<&str>;
+    fn resource_instance(&self) -> Option<&str>;
+}
+
+impl EventView for CloudEvent {
+    fn id(&self) -> &str {
+        CloudEvent::id(self)
+    }
+    fn type_(&self) -> &str {
+        CloudEvent::type_(self)
+    }
+    fn source(&self) -> &str {
+        CloudEvent::source(self)
+    }
+    fn subject(&self) -> Option<&str> {
+        CloudEvent::subject(self)
+    }
+    fn resource(&self) -> Option<&str> {
+        CloudEvent::resource(self)
+    }
+    fn resource_instance(&self) -> Option<&str> {
+        CloudEvent::resource_instance(self)
+    }
+}
+
+/// Borrowed event attributes (e.g. from storage columns).
+#[derive(Clone, Copy, Debug)]
+pub struct EventAttrs<'a> {
+    pub id: &'a str,
+    pub type_: &'a str,
+    pub source: &'a str,
+    pub subject: Option<&'a str>,
+    pub resource: Option<&'a str>,
+    pub resource_instance: Option<&'a str>,
+}
+
+impl EventView for EventAttrs<'_> {
+    fn id(&self) -> &str {
+        self.id
+    }
+    fn type_(&self) -> &str {
+        self.type_
+    }
+    fn source(&self) -> &str {
+        self.source
+    }
+    fn subject(&self) -> Option<&str> {
+        self.subject
+    }
+    fn resource(&self) -> Option<&str> {
+        self.resource
+    }
+    fn resource_instance(&self) -> Option<&str> {
+        self.resource_instance
+    }
+}
+
 /// The resource category of a generic event (spec §11.2). `subject_override` replaces the
 /// event subject (person-identifier replacement, §11.10): `Some(None)` means "no subject".
-pub fn generic_event_resource(
-    event: &CloudEvent,
+pub fn generic_event_resource<E: EventView + ?Sized>(
+    event: &E,
     subject_override: Option<Option<&str>>,
 ) -> Category {
     let mut attrs = Vec::with_capacity(6);
@@ -227,9 +291,9 @@ pub fn generic_event_resource(
 }
 
 /// Publishing a generic event (spec §11.4): the caller, action `publish`, the event.
-pub fn publish_request(
+pub fn publish_request<E: EventView + ?Sized>(
     caller: &Claims,
-    event: &CloudEvent,
+    event: &E,
     subject_override: Option<Option<&str>>,
 ) -> DecisionRequest {
     DecisionRequest::single(
@@ -246,6 +310,119 @@ pub fn generic_read_request(caller: &Claims, resources: Vec<Category>) -> Decisi
         vec![action(Action::Subscribe.as_str(), true)],
         resources,
     )
+}
+
+/// The resource category of an app event for reading it (spec §11.3): only events whose source
+/// path has exactly 6 parts (`/{org}/{app}/instances/{party}/{guid}`) can be asked about.
+pub fn app_event_read_resource<E: EventView + ?Sized>(event: &E) -> Option<Category> {
+    let uri = crate::uri::AbsoluteUri::parse(event.source()).ok()?;
+    let parts: Vec<&str> = uri.path_segments().collect();
+    if parts.len() != 6 {
+        return None;
+    }
+    let mut instance = String::from(parts[4]);
+    instance.push('/');
+    instance.push_str(parts[5]);
+    let party = event
+        .subject()
+        .and_then(|s| s.split('/').nth(2))
+        .unwrap_or("");
+    Some(Category::new(vec![
+        Attribute::new(ATTR_INSTANCE_ID, &instance, TYPE_STRING).included(),
+        Attribute::new(ATTR_APP_RESOURCE, "events", TYPE_STRING),
+        Attribute::new(ATTR_EVENT_ID, event.id(), TYPE_STRING).included(),
+        Attribute::new(ATTR_PARTY_ID, party, TYPE_STRING),
+        Attribute::new(ATTR_ORG, parts[1], TYPE_STRING),
+        Attribute::new(ATTR_APP, parts[2], TYPE_STRING),
+    ]))
+}
+
+/// Reading app events (spec §11.3): the caller, action `read`, one resource per readable event.
+pub fn app_read_request(caller: &Claims, resources: Vec<Category>) -> DecisionRequest {
+    DecisionRequest::multi(
+        vec![subject_from_claims(caller)],
+        vec![action(Action::Read.as_str(), true)],
+        resources,
+    )
+}
+
+/// The single resource of a push-authorization request for an app event (spec §11.6).
+pub fn app_event_push_resource<E: EventView + ?Sized>(
+    event: &E,
+    subject_override: Option<Option<&str>>,
+) -> Category {
+    let mut attrs = Vec::with_capacity(6);
+    let (org, app): (String, String);
+    let source_parts = crate::cloud_event::app_source_parts(event.source());
+    if event.type_().starts_with("app.") {
+        match &source_parts {
+            Some(p) => {
+                org = p.org.clone();
+                app = p.app.clone();
+                let mut instance = p.party_id.clone();
+                instance.push('/');
+                instance.push_str(&p.instance_guid);
+                attrs.push(Attribute::new(ATTR_INSTANCE_ID, &instance, TYPE_STRING).included());
+            }
+            None => {
+                org = String::new();
+                app = String::new();
+            }
+        }
+    } else {
+        let id = event.resource().and_then(urn::resource_id).unwrap_or("");
+        let (o, a) = urn::app_of_resource_id_full(id).unwrap_or(("", ""));
+        org = o.to_owned();
+        app = a.to_owned();
+    }
+    let subject = match subject_override {
+        Some(s) => s,
+        None => event.subject(),
+    };
+    if let Some(a) = subject.and_then(subject_attribute) {
+        attrs.push(a.included());
+    }
+    attrs.push(Attribute::new(ATTR_ORG, &org, TYPE_STRING));
+    attrs.push(Attribute::new(ATTR_APP, &app, TYPE_STRING));
+    attrs.push(Attribute::new(ATTR_APP_RESOURCE, "events", TYPE_STRING));
+    Category::new(attrs)
+}
+
+/// Authorizing several consumers for one event before pushing it (spec §11.6): one subject per
+/// consumer (echoed in results), action `read` for app events and `subscribe` otherwise.
+pub fn push_request<E: EventView + ?Sized>(
+    consumers: &[&str],
+    event: &E,
+    subject_override: Option<Option<&str>>,
+) -> DecisionRequest {
+    let is_app = event.resource().is_some_and(urn::is_app_resource);
+    let subjects = consumers
+        .iter()
+        .map(|c| subject_from_consumer(c, true))
+        .collect();
+    let (act, resource) = if is_app {
+        (
+            Action::Read,
+            app_event_push_resource(event, subject_override),
+        )
+    } else {
+        (
+            Action::Subscribe,
+            generic_event_resource(event, subject_override),
+        )
+    };
+    DecisionRequest::multi(subjects, vec![action(act.as_str(), true)], vec![resource])
+}
+
+/// The consumers a push-authorization response permits (spec §11.6, §11.8): Permit results
+/// whose subject maps back to a consumer string (obligations are not evaluated here).
+pub fn permitted_consumers(response: &super::xacml::DecisionResponse) -> Vec<String> {
+    response
+        .results
+        .iter()
+        .filter(|r| r.decision == super::xacml::Decision::Permit)
+        .filter_map(|r| consumer_from_attributes(r.attributes(super::xacml::CATEGORY_SUBJECT)))
+        .collect()
 }
 
 /// The event id echoed in a result (`urn:altinn:event-id`).
@@ -413,5 +590,88 @@ mod tests {
             Some(None),
         );
         assert_eq!(replaced.attributes.len(), 4);
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn app_event_mappers() {
+        let app_event = EventAttrs {
+            id: "e1",
+            type_: "app.instance.created",
+            source: "https://ttd.apps.altinn.no/ttd/apps-test/instances/50015641/a72223a3",
+            subject: Some("/party/50015641"),
+            resource: Some("urn:altinn:resource:app_ttd_apps-test"),
+            resource_instance: Some("50015641/a72223a3"),
+        };
+        let push = app_event_push_resource(&app_event, None);
+        assert_eq!(
+            ids(&push),
+            vec![
+                ("urn:altinn:instance-id", "50015641/a72223a3"),
+                ("urn:altinn:partyid", "50015641"),
+                ("urn:altinn:org", "ttd"),
+                ("urn:altinn:app", "apps-test"),
+                ("urn:altinn:appresource", "events")
+            ]
+        );
+        let dialog = EventAttrs {
+            type_: "dialogporten.dialog.created",
+            source: "https://dialogporten/x",
+            subject: Some("urn:altinn:organization:identifier-no:912345678"),
+            resource: Some("urn:altinn:resource:app_ttd_my_app"),
+            ..app_event
+        };
+        let push = app_event_push_resource(&dialog, None);
+        assert_eq!(
+            ids(&push),
+            vec![
+                ("urn:altinn:organization:identifier-no", "912345678"),
+                ("urn:altinn:org", "ttd"),
+                ("urn:altinn:app", "my_app"),
+                ("urn:altinn:appresource", "events")
+            ]
+        );
+        let req = push_request(&["/org/ttd", "/user/12345"], &app_event, None);
+        let v = req.to_json();
+        assert_eq!(v["Request"]["Action"][0]["Attribute"][0]["Value"], "read");
+        assert_eq!(
+            v["Request"]["MultiRequests"]["RequestReference"]
+                .as_array()
+                .map(Vec::len),
+            Some(2)
+        );
+        let generic = EventAttrs {
+            resource: Some("urn:altinn:resource:r"),
+            ..app_event
+        };
+        assert_eq!(
+            push_request(&["/org/ttd"], &generic, None).to_json()["Request"]["Action"][0]
+                ["Attribute"][0]["Value"],
+            "subscribe"
+        );
+
+        let read = app_event_read_resource(&app_event).unwrap();
+        assert_eq!(
+            ids(&read),
+            vec![
+                ("urn:altinn:instance-id", "50015641/a72223a3"),
+                ("urn:altinn:appresource", "events"),
+                ("urn:altinn:event-id", "e1"),
+                ("urn:altinn:partyid", "50015641"),
+                ("urn:altinn:org", "ttd"),
+                ("urn:altinn:app", "apps-test")
+            ]
+        );
+        let short = EventAttrs {
+            source: "https://ttd.apps.altinn.no/ttd/apps-test",
+            ..app_event
+        };
+        assert!(app_event_read_resource(&short).is_none());
+
+        let resp = super::super::xacml::DecisionResponse::from_json(&serde_json::json!({"Response": [
+            {"Decision": "Permit", "Category": [{"CategoryId": super::super::xacml::CATEGORY_SUBJECT, "Attribute": [{"AttributeId": "urn:altinn:org", "Value": "ttd"}]}]},
+            {"Decision": "Deny", "Category": [{"CategoryId": super::super::xacml::CATEGORY_SUBJECT, "Attribute": [{"AttributeId": "urn:altinn:userid", "Value": "1"}]}]},
+            {"Decision": "Permit", "Category": [{"CategoryId": super::super::xacml::CATEGORY_SUBJECT, "Attribute": [{"AttributeId": "urn:altinn:partyid", "Value": "5"}]}]}
+        ]})).unwrap();
+        assert_eq!(permitted_consumers(&resp), vec!["/org/ttd".to_owned()]);
     }
 }

@@ -14,8 +14,6 @@ use crate::config::{AltinnKeys, Config};
 #[derive(Clone, Debug)]
 pub struct Caller {
     pub claims: Claims,
-    /// The token itself (forwarded where Altinn forwards it).
-    pub token: String,
 }
 
 /// A verified platform access token: `iss` and the `urn:altinn:app` claim.
@@ -23,13 +21,6 @@ pub struct Caller {
 pub struct AccessToken {
     pub issuer: String,
     pub app: String,
-}
-
-impl AccessToken {
-    /// Altinn's `accesstokencontextid`: `{iss}/{app}`.
-    pub fn context(&self) -> String {
-        format!("{}/{}", self.issuer, self.app)
-    }
 }
 
 fn now_secs() -> i64 {
@@ -92,7 +83,7 @@ async fn verify_altinn(env: &Env, cfg: &Config, raw: &str) -> Result<Claims, Tok
 pub async fn caller(req: &Request, env: &Env, cfg: &Config) -> Option<Caller> {
     let raw = token_of(req)?;
     match verify_altinn(env, cfg, &raw).await {
-        Ok(claims) => Some(Caller { claims, token: raw }),
+        Ok(claims) => Some(Caller { claims }),
         Err(e) => {
             worker::console_warn!("Altinn token refused: {e}");
             None

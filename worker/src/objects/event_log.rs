@@ -5,20 +5,30 @@
 
 use std::cell::RefCell;
 
-use events_core::authz::builtin::ResourcePolicy;
+use events_core::authz::builtin::{PartyKey, ResourcePolicy};
 use events_core::authz::mapping::{
     self, subject_attribute, Action, ATTR_EVENT_ID, ATTR_EVENT_SOURCE, ATTR_EVENT_TYPE,
     ATTR_RESOURCE_INSTANCE,
 };
+use events_core::authz::mapping::{permitted_consumers, push_request, EventAttrs};
 use events_core::authz::xacml::{action, Attribute, Category, DecisionRequest, TYPE_STRING};
 use events_core::authz::DecisionResponse;
+use events_core::delivery::Activity;
 use events_core::identity::Claims;
+use events_core::matching::{
+    main_unit_lookup, main_unit_subject, EventKey, MatchEntry, SubscriptionId, SubscriptionIndex,
+};
 use events_core::query::like_to_glob;
+use events_core::subscription::Subscription;
+use events_core::time::Timestamp;
+use events_core::uri::AbsoluteUri;
 use events_core::{urn, ApiError};
 use serde::{Deserialize, Serialize};
 use worker::{durable_object, Env, Method, Request, Response, SqlStorage, SqlStorageValue, State};
 
-use super::{body_json, json_reply, reply, sql_error};
+use super::delivery::{EnqueueReply, EnqueueRequest, TraceRow};
+use super::directory::IdRequest;
+use super::{body_json, json_reply, reply, reply_json, sql_error};
 use crate::authz::{self, LocalPolicies};
 use crate::config;
 use crate::http;
@@ -43,6 +53,22 @@ pub struct PublishRequest {
     /// A XACML request to decide with the built-in PDP before storing (`None` when the worker
     /// has already decided).
     pub authorize: Option<serde_json::Value>,
+    /// Store the event in the log (false for `POST /inbound` and `/outbound`).
+    #[serde(default = "yes")]
+    pub store: bool,
+    /// Send the event to matching subscriptions (false for `POST /storage/events`).
+    #[serde(default = "yes")]
+    pub fan_out: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A subscription change for the matching index (worker or delivery → object).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SubscriptionUpsert {
+    pub subscription: Subscription,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -91,6 +117,35 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_by_id ON events (id);
 CREATE INDEX IF NOT EXISTS events_by_subject ON events (subject, seq);
 CREATE TABLE IF NOT EXISTS policy (k INTEGER PRIMARY KEY CHECK (k = 1), doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS subs (
+  id INTEGER PRIMARY KEY,
+  subscription TEXT NOT NULL,
+  validated INTEGER NOT NULL,
+  include_subunits INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS outbox (
+  oid INTEGER PRIMARY KEY AUTOINCREMENT,
+  event_json TEXT NOT NULL,
+  id TEXT NOT NULL,
+  source TEXT NOT NULL,
+  subject TEXT,
+  type TEXT NOT NULL,
+  resource_instance TEXT,
+  resource TEXT NOT NULL,
+  targets TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_at INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS trace (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  time INTEGER NOT NULL,
+  activity TEXT NOT NULL,
+  event_id TEXT,
+  event_type TEXT,
+  consumer TEXT,
+  endpoint TEXT,
+  subscription_id INTEGER
+);
 ";
 
 /// Rows scanned per round when filling a page after authorization.
@@ -102,6 +157,8 @@ pub struct EventLog {
     env: Env,
     /// The rule document, once read (`Some(None)` = there is none).
     policy: RefCell<Option<Option<ResourcePolicy>>>,
+    /// The subscriptions on this resource, as a matching index (loaded on first use).
+    index: RefCell<Option<SubscriptionIndex>>,
 }
 
 struct Row {
@@ -178,28 +235,445 @@ impl EventLog {
                 return Err(ApiError::forbidden());
             }
         }
+        let main_unit = if p.fan_out {
+            self.main_unit_subject(&p).await?
+        } else {
+            None
+        };
+        // From here on nothing awaits until the writes are done: the event, its outbox entry
+        // and the trace row are committed together.
         let now = worker::Date::now().as_millis() as i64;
+        if !p.store {
+            let queued = self.record_fan_out(&p, main_unit.as_deref(), now)?;
+            if queued {
+                self.ensure_alarm(now).await?;
+            }
+            return json_reply(&PublishReply { stored: false })
+                .map_err(|e| http::platform_error("reply", e));
+        }
         let cursor = self
             .sql()
             .exec(
                 "INSERT INTO events (id, source, subject, alt_subject, type, resource_instance, time_ticks, json, json_utc, registered)
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id, source) DO NOTHING",
                 vec![
-                    p.id.into(),
-                    p.source.into(),
-                    p.subject.into(),
-                    p.alternative_subject.into(),
-                    p.type_.into(),
-                    p.resource_instance.into(),
+                    p.id.clone().into(),
+                    p.source.clone().into(),
+                    p.subject.clone().into(),
+                    p.alternative_subject.clone().into(),
+                    p.type_.clone().into(),
+                    p.resource_instance.clone().into(),
                     p.time_ticks.into(),
-                    p.json.into(),
-                    p.json_utc.into(),
+                    p.json.clone().into(),
+                    p.json_utc.clone().into(),
                     now.into(),
                 ],
             )
             .map_err(sql_error)?;
         let stored = cursor.rows_written() > 0;
+        let mut queued = false;
+        if stored {
+            self.trace(Activity::Registered, &p.id, &p.type_, None)?;
+            if p.fan_out {
+                queued = self.record_fan_out(&p, main_unit.as_deref(), now)?;
+            }
+        }
+        if queued {
+            self.ensure_alarm(now).await?;
+        }
         json_reply(&PublishReply { stored }).map_err(|e| http::platform_error("reply", e))
+    }
+
+    /// Match the event against this resource's subscriptions and record the targets in the
+    /// outbox (synchronously, in the same transaction as the insert). True if anything matched.
+    fn record_fan_out(
+        &self,
+        p: &PublishRequest,
+        main_unit: Option<&str>,
+        now: i64,
+    ) -> Result<bool, ApiError> {
+        let mut targets: Vec<SubscriptionId> = Vec::new();
+        self.with_index(|index| {
+            index.matches(
+                &EventKey {
+                    resource: &p.resource,
+                    subject: p.subject.as_deref(),
+                    type_: &p.type_,
+                    source: Some(&p.source),
+                    main_unit_subject: main_unit,
+                },
+                &mut targets,
+            )
+        })?;
+        if targets.is_empty() {
+            return Ok(false);
+        }
+        let list = targets
+            .iter()
+            .map(|t| t.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        self.sql()
+            .exec(
+                "INSERT INTO outbox (event_json, id, source, subject, type, resource_instance, resource, targets, next_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                vec![
+                    p.json.clone().into(),
+                    p.id.clone().into(),
+                    p.source.clone().into(),
+                    p.subject.clone().into(),
+                    p.type_.clone().into(),
+                    p.resource_instance.clone().into(),
+                    p.resource.clone().into(),
+                    list.into(),
+                    now.into(),
+                ],
+            )
+            .map_err(sql_error)?;
+        Ok(true)
+    }
+
+    /// The main unit's subject for sub-unit delivery (spec §9 step 2), looked up in the party
+    /// register only when the event qualifies and some subscription here wants sub-units.
+    async fn main_unit_subject(&self, p: &PublishRequest) -> Result<Option<String>, ApiError> {
+        let Some((lookup, format)) =
+            main_unit_lookup(p.subject.as_deref(), p.alternative_subject.as_deref())
+        else {
+            return Ok(None);
+        };
+        let wants_subunits = !self
+            .rows(
+                "SELECT 1 FROM subs WHERE include_subunits = 1 LIMIT 1",
+                Vec::new(),
+            )?
+            .is_empty();
+        if !wants_subunits {
+            return Ok(None);
+        }
+        let key = if let Some(n) = lookup.strip_prefix("urn:altinn:organization:identifier-no:") {
+            PartyKey::OrgNumber(n.to_owned())
+        } else if let Some(id) = lookup.strip_prefix("urn:altinn:party:id:") {
+            match id.parse() {
+                Ok(id) => PartyKey::Id(id),
+                Err(_) => return Ok(None),
+            }
+        } else {
+            return Ok(None);
+        };
+        let Some(unit) = authz::load_party(&self.env, &key).await? else {
+            return Ok(None);
+        };
+        let Some(main_id) = unit.main_unit_party_id else {
+            return Ok(None);
+        };
+        let Some(main) = authz::load_party(&self.env, &PartyKey::Id(main_id)).await? else {
+            return Ok(None);
+        };
+        Ok(main
+            .organization_identifier
+            .as_deref()
+            .map(|org| main_unit_subject(format, org, main_id)))
+    }
+
+    fn rows(
+        &self,
+        query: &str,
+        args: Vec<SqlStorageValue>,
+    ) -> Result<Vec<Vec<SqlStorageValue>>, ApiError> {
+        self.sql()
+            .exec(query, args)
+            .map_err(sql_error)?
+            .raw()
+            .collect::<worker::Result<_>>()
+            .map_err(sql_error)
+    }
+
+    fn trace(
+        &self,
+        activity: Activity,
+        event_id: &str,
+        event_type: &str,
+        target: Option<(&MatchEntry, Option<&str>)>,
+    ) -> Result<(), ApiError> {
+        let (consumer, endpoint, sub_id) = match target {
+            Some((e, endpoint)) => (
+                Some(e.consumer.clone()),
+                endpoint.map(str::to_owned),
+                Some(e.id),
+            ),
+            None => (None, None, None),
+        };
+        self.sql()
+            .exec(
+                "INSERT INTO trace (time, activity, event_id, event_type, consumer, endpoint, subscription_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                vec![
+                    (worker::Date::now().as_millis() as i64).into(),
+                    activity.as_str().into(),
+                    event_id.into(),
+                    event_type.into(),
+                    consumer.into(),
+                    endpoint.into(),
+                    sub_id.into(),
+                ],
+            )
+            .map_err(sql_error)?;
+        Ok(())
+    }
+
+    fn trace_rows(&self, resource: &str) -> Result<Vec<TraceRow>, ApiError> {
+        let rows = self.rows(
+            "SELECT time, activity, event_id, event_type, consumer, endpoint, subscription_id FROM trace ORDER BY seq",
+            Vec::new(),
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| TraceRow {
+                time: Timestamp::from_unix_millis(int(r.first())).format(),
+                activity: text(r.get(1)).unwrap_or_default(),
+                cloud_event_id: text(r.get(2)),
+                resource: Some(resource.to_owned()),
+                event_type: text(r.get(3)),
+                consumer: text(r.get(4)),
+                endpoint: text(r.get(5)),
+                subscription_id: match r.get(6) {
+                    Some(SqlStorageValue::Integer(i)) => Some(*i),
+                    _ => None,
+                },
+                status_code: None,
+            })
+            .collect())
+    }
+
+    async fn ensure_alarm(&self, at: i64) -> Result<(), ApiError> {
+        let storage = self.state.storage();
+        let current = storage
+            .get_alarm()
+            .await
+            .map_err(|e| http::platform_error("Could not read the fan-out alarm", e))?;
+        if current.is_none_or(|t| t > at) {
+            storage
+                .set_alarm(worker::ScheduledTime::new(js_sys::Date::new(
+                    &(at as f64).into(),
+                )))
+                .await
+                .map_err(|e| http::platform_error("Could not schedule fan-out", e))?;
+        }
+        Ok(())
+    }
+
+    /// Run `f` on the matching index, loading it from storage on first use.
+    fn with_index<R>(&self, f: impl FnOnce(&mut SubscriptionIndex) -> R) -> Result<R, ApiError> {
+        let mut slot = self.index.borrow_mut();
+        if slot.is_none() {
+            let mut index = SubscriptionIndex::new();
+            for r in self.rows("SELECT subscription, validated FROM subs", Vec::new())? {
+                if let Some(sub) =
+                    text(r.first()).and_then(|j| serde_json::from_str::<Subscription>(&j).ok())
+                {
+                    let mut entry = match_entry(&sub);
+                    entry.validated = int(r.get(1)) != 0;
+                    index.upsert(entry);
+                }
+            }
+            *slot = Some(index);
+        }
+        match slot.as_mut() {
+            Some(index) => Ok(f(index)),
+            None => Err(ApiError::internal("matching index unavailable")),
+        }
+    }
+
+    fn sub_upsert(&self, sub: &Subscription) -> Result<Response, ApiError> {
+        let json = serde_json::to_string(sub).map_err(|e| ApiError::internal(e.to_string()))?;
+        // Keep a validation that already happened (a repeated create must not undo it).
+        let validated = sub.validated
+            || !self
+                .rows(
+                    "SELECT 1 FROM subs WHERE id = ? AND validated = 1",
+                    vec![sub.id.into()],
+                )?
+                .is_empty();
+        self.sql()
+            .exec(
+                "INSERT INTO subs (id, subscription, validated, include_subunits) VALUES (?, ?, ?, ?)
+                 ON CONFLICT (id) DO UPDATE SET subscription = excluded.subscription, validated = excluded.validated,
+                 include_subunits = excluded.include_subunits",
+                vec![sub.id.into(), json.into(), (validated as i64).into(), (sub.include_subunits as i64).into()],
+            )
+            .map_err(sql_error)?;
+        let mut entry = match_entry(sub);
+        entry.validated = validated;
+        self.with_index(|index| index.upsert(entry))?;
+        reply_json(&serde_json::json!({"ok": true}))
+    }
+
+    fn sub_delete(&self, id: SubscriptionId) -> Result<Response, ApiError> {
+        self.sql()
+            .exec("DELETE FROM subs WHERE id = ?", vec![id.into()])
+            .map_err(sql_error)?;
+        self.with_index(|index| index.remove(id))?;
+        reply_json(&serde_json::json!({"ok": true}))
+    }
+
+    fn sub_validate(&self, id: SubscriptionId) -> Result<Response, ApiError> {
+        self.sql()
+            .exec(
+                "UPDATE subs SET validated = 1 WHERE id = ?",
+                vec![id.into()],
+            )
+            .map_err(sql_error)?;
+        self.with_index(|index| index.set_validated(id, true))?;
+        reply_json(&serde_json::json!({"ok": true}))
+    }
+
+    /// Work the outbox in order: authorize the consumers of each event (spec §11.6) and hand
+    /// the event to each authorized subscription's delivery queue. Stops at the first failure
+    /// and retries with back-off, so no subscription ever sees events out of order.
+    async fn run_outbox(&self) -> Result<(), ApiError> {
+        let cfg = config::load(&self.env)?;
+        for _ in 0..50 {
+            let rows = self.rows(
+                "SELECT oid, event_json, id, source, subject, type, resource_instance, resource, targets, attempts, next_at
+                 FROM outbox ORDER BY oid LIMIT 1",
+                Vec::new(),
+            )?;
+            let Some(r) = rows.first() else {
+                return Ok(());
+            };
+            let oid = int(r.first());
+            let next_at = int(r.get(10));
+            let now = worker::Date::now().as_millis() as i64;
+            if next_at > now {
+                return self.ensure_alarm(next_at).await;
+            }
+            let event_json = text(r.get(1)).unwrap_or_default();
+            let id = text(r.get(2)).unwrap_or_default();
+            let source = text(r.get(3)).unwrap_or_default();
+            let subject = text(r.get(4));
+            let type_ = text(r.get(5)).unwrap_or_default();
+            let resource_instance = text(r.get(6));
+            let resource = text(r.get(7)).unwrap_or_default();
+            let attempts = int(r.get(9));
+            let targets: Vec<SubscriptionId> = text(r.get(8))
+                .unwrap_or_default()
+                .split(',')
+                .filter_map(|t| t.parse().ok())
+                .collect();
+            let entries: Vec<MatchEntry> = self.with_index(|index| {
+                targets
+                    .iter()
+                    .filter_map(|t| index.get(*t).cloned())
+                    .collect()
+            })?;
+            let attrs = EventAttrs {
+                id: &id,
+                type_: &type_,
+                source: &source,
+                subject: subject.as_deref(),
+                resource: Some(&resource),
+                resource_instance: resource_instance.as_deref(),
+            };
+            let result = self.push(&cfg, oid, &attrs, &event_json, &entries).await;
+            match result {
+                Ok(()) => {
+                    self.sql()
+                        .exec("DELETE FROM outbox WHERE oid = ?", vec![oid.into()])
+                        .map_err(sql_error)?;
+                }
+                Err(e) => {
+                    let wait = 1_000i64 << attempts.clamp(0, 6);
+                    worker::console_error!(
+                        "fan-out of event {id} failed (attempt {}): {}",
+                        attempts + 1,
+                        e.describe()
+                    );
+                    self.sql()
+                        .exec(
+                            "UPDATE outbox SET attempts = attempts + 1, next_at = ? WHERE oid = ?",
+                            vec![(now + wait).into(), oid.into()],
+                        )
+                        .map_err(sql_error)?;
+                    return self.ensure_alarm(now + wait).await;
+                }
+            }
+        }
+        self.ensure_alarm(worker::Date::now().as_millis() as i64)
+            .await
+    }
+
+    async fn push(
+        &self,
+        cfg: &config::Config,
+        oid: i64,
+        event: &EventAttrs<'_>,
+        event_json: &str,
+        entries: &[MatchEntry],
+    ) -> Result<(), ApiError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let mut consumers: Vec<&str> = entries.iter().map(|e| e.consumer.as_str()).collect();
+        consumers.sort_unstable();
+        consumers.dedup();
+        let replacements =
+            authz::person_subject_replacements(&self.env, event.subject.into_iter()).await?;
+        let subject_override = event
+            .subject
+            .and_then(|s| replacements.get(s))
+            .map(|r| r.as_deref());
+        let request = push_request(&consumers, event, subject_override);
+        let local = self.local_policies(event.resource.unwrap_or_default())?;
+        let response = authz::decide(&self.env, cfg, &request, &local).await?;
+        let permitted = permitted_consumers(&response);
+        let origin = format!("{}#{}", event.resource.unwrap_or_default(), oid);
+        let allowed: Vec<&MatchEntry> = entries
+            .iter()
+            .filter(|e| permitted.contains(&e.consumer))
+            .collect();
+        for chunk in allowed.chunks(25) {
+            let calls = chunk.iter().map(|entry| {
+                let req = EnqueueRequest {
+                    origin: origin.clone(),
+                    event_json: event_json.to_owned(),
+                    event_id: event.id.to_owned(),
+                    event_type: event.type_.to_owned(),
+                    resource: event.resource.map(str::to_owned),
+                };
+                let env = &self.env;
+                async move {
+                    let stub = super::stub(env, super::DELIVERY, &entry.id.to_string())?;
+                    match super::call_json::<_, EnqueueReply>(&stub, Method::Post, "enqueue", &req)
+                        .await
+                    {
+                        Ok(_) => Ok(()),
+                        // Deleted since it matched: nothing to deliver.
+                        Err(e) if e.status == 410 => Ok(()),
+                        Err(e) => Err(e),
+                    }
+                }
+            });
+            for r in futures_util::future::join_all(calls).await {
+                r?;
+            }
+        }
+        for e in entries {
+            if permitted.contains(&e.consumer) {
+                self.trace(
+                    Activity::OutboundQueue,
+                    event.id,
+                    event.type_,
+                    Some((e, None)),
+                )?;
+            } else {
+                self.trace(
+                    Activity::Unauthorized,
+                    event.id,
+                    event.type_,
+                    Some((e, None)),
+                )?;
+            }
+        }
+        Ok(())
     }
 
     fn select(&self, q: &QueryRequest, after_seq: i64, limit: u32) -> Result<Vec<Row>, ApiError> {
@@ -451,6 +925,7 @@ impl worker::DurableObject for EventLog {
             state,
             env,
             policy: RefCell::new(None),
+            index: RefCell::new(None),
         }
     }
 
@@ -462,8 +937,55 @@ impl worker::DurableObject for EventLog {
             (Method::Put, "/policy") => self.put_policy(&mut req).await,
             (Method::Get, "/policy") => self.get_policy(),
             (Method::Delete, "/policy") => self.delete_policy(),
+            (Method::Post, "/sub_upsert") => {
+                match body_json::<SubscriptionUpsert>(&mut req).await {
+                    Ok(u) => self.sub_upsert(&u.subscription),
+                    Err(e) => Err(e),
+                }
+            }
+            (Method::Post, "/sub_delete") => match body_json::<IdRequest>(&mut req).await {
+                Ok(r) => self.sub_delete(r.id),
+                Err(e) => Err(e),
+            },
+            (Method::Post, "/sub_validate") => match body_json::<IdRequest>(&mut req).await {
+                Ok(r) => self.sub_validate(r.id),
+                Err(e) => Err(e),
+            },
+            (Method::Post, "/trace") => match body_json::<QueryRequest>(&mut req).await {
+                Ok(q) => self
+                    .trace_rows(&q.resource)
+                    .and_then(|rows| reply_json(&rows)),
+                Err(e) => Err(e),
+            },
             _ => Err(ApiError::not_found()),
         };
         reply(result)
+    }
+
+    async fn alarm(&self) -> worker::Result<Response> {
+        if let Err(e) = self.run_outbox().await {
+            worker::console_error!("fan-out run failed: {}", e.describe());
+            let _ = self
+                .ensure_alarm(worker::Date::now().as_millis() as i64 + 5_000)
+                .await;
+        }
+        Response::ok("done")
+    }
+}
+
+/// The matching-index entry of a subscription.
+fn match_entry(sub: &Subscription) -> MatchEntry {
+    MatchEntry {
+        id: sub.id,
+        resource: sub.resource_filter.clone(),
+        subject: sub.subject_filter.clone(),
+        type_: sub.type_filter.clone(),
+        source_filter: sub
+            .source_filter
+            .as_deref()
+            .and_then(|s| AbsoluteUri::parse(s).ok()),
+        include_subunits: sub.include_subunits,
+        validated: sub.validated,
+        consumer: sub.consumer.clone(),
     }
 }

@@ -3,6 +3,8 @@
 //! [`ApiError`] as JSON with the header `x-api-error`, so a decision taken inside an object
 //! (a 403 from the PDP, a 404) reaches the client unchanged.
 
+pub mod delivery;
+pub mod directory;
 pub mod event_log;
 pub mod party;
 
@@ -16,6 +18,8 @@ use crate::http::platform_error;
 /// Binding names (wrangler.toml).
 pub const EVENT_LOG: &str = "EVENT_LOG";
 pub const PARTY: &str = "PARTY";
+pub const DIRECTORY: &str = "DIRECTORY";
+pub const DELIVERY: &str = "DELIVERY";
 
 /// The stub of the object `name` of a namespace.
 pub fn stub(env: &Env, binding: &str, name: &str) -> Result<Stub, ApiError> {
@@ -92,6 +96,11 @@ pub fn json_reply<T: Serialize>(value: &T) -> worker::Result<Response> {
     let headers = Headers::new();
     headers.set("content-type", "application/json")?;
     Ok(ResponseBuilder::new().with_headers(headers).fixed(body))
+}
+
+/// A JSON answer of an object, as a result of an operation.
+pub fn reply_json<T: Serialize>(value: &T) -> Result<Response, ApiError> {
+    json_reply(value).map_err(|e| platform_error("Could not encode a storage reply", e))
 }
 
 /// Run an object operation and turn its error into the wire form.

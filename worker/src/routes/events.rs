@@ -65,6 +65,8 @@ pub async fn publish(mut req: Request, env: &Env, cfg: &Config) -> Result<Respon
         resource_instance: event.resource_instance().map(str::to_owned),
         time_ticks: event.time().map(|t| t.utc_ticks()),
         authorize,
+        store: true,
+        fan_out: true,
     };
     let stub = objects::stub(env, EVENT_LOG, &resource)?;
     let _: PublishReply = objects::call_json(&stub, Method::Post, "publish", &store).await?;

@@ -3,6 +3,8 @@
 
 mod admin;
 mod events;
+mod private;
+mod subscriptions;
 
 use events_core::ApiError;
 use worker::{Env, Method, Request, Response};
@@ -47,6 +49,33 @@ async fn route(req: Request, env: &Env) -> Result<Response, ApiError> {
         (["events"], Method::Post) => events::publish(req, env, &cfg).await,
         (["events"], Method::Get) => events::read(req, env, &cfg).await,
         (["events"], _) => Err(ApiError::empty(405)),
+        (["subscriptions"], Method::Post) => subscriptions::create(req, env, &cfg).await,
+        (["subscriptions"], Method::Get) => subscriptions::list(req, env, &cfg).await,
+        (["subscriptions", "validate", _], Method::Put) => {
+            private::validate(req, env, &cfg, raw[2]).await
+        }
+        (["subscriptions", _], Method::Get) => subscriptions::get(req, env, &cfg, raw[1]).await,
+        (["subscriptions", _], Method::Delete) => {
+            subscriptions::delete(req, env, &cfg, raw[1]).await
+        }
+        (["subscriptions", _, "deadletters"], Method::Get) => {
+            subscriptions::dead_letters(req, env, &cfg, raw[1]).await
+        }
+        (["subscriptions", _, "deadletters", "redeliver"], Method::Post) => {
+            subscriptions::redeliver(req, env, &cfg, raw[1]).await
+        }
+        (["inbound"], Method::Post) | (["outbound"], Method::Post) => {
+            private::fan_out(req, env, &cfg).await
+        }
+        (["storage", "events"], Method::Post) => private::store(req, env, &cfg).await,
+        (["storage", "events", "logs"], Method::Post) => private::write_log(req, env, &cfg).await,
+        (["storage", "events", "logs"], Method::Get) => private::read_logs(req, env, &cfg).await,
+        (["tests", "webhookreceiver"], Method::Post) => private::webhook_receiver(req).await,
+        (["subscriptions", ..], _)
+        | (["inbound"], _)
+        | (["outbound"], _)
+        | (["storage", ..], _)
+        | (["tests", "webhookreceiver"], _) => Err(ApiError::empty(405)),
         (["admin", "resources", _], m) => admin::resource(req, env, &cfg, raw[2], m.clone()).await,
         (["admin", "parties", _], m) => admin::party(req, env, &cfg, raw[2], m.clone()).await,
         _ => Err(ApiError::not_found()),

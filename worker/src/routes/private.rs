@@ -1,0 +1,206 @@
+//! Private endpoints for platform components (spec §5.10–§5.15): they need only a valid
+//! `PlatformAccessToken` (401 without any credentials, 403 with a user token but no valid
+//! platform token).
+
+use events_core::delivery::{response_activity, Activity};
+use events_core::publish::{require_cloudevents_content_type, require_json_content_type};
+use events_core::subscription::Subscription;
+use events_core::trace::LogEntry;
+use events_core::{ApiError, CloudEvent};
+use worker::{Env, Method, Request, Response};
+
+use crate::auth::{self, AccessToken};
+use crate::config::Config;
+use crate::http;
+use crate::objects::delivery::TraceRow;
+use crate::objects::directory::{self, IdRequest};
+use crate::objects::event_log::{PublishReply, PublishRequest, QueryRequest};
+use crate::objects::{self, DELIVERY, DIRECTORY, EVENT_LOG};
+use crate::routes::subscriptions::parse_id;
+
+/// The `PlatformAccess` policy.
+pub async fn require_platform_access(
+    req: &Request,
+    env: &Env,
+    cfg: &Config,
+) -> Result<AccessToken, ApiError> {
+    if let Some(t) = auth::access_token(req, cfg).await {
+        return Ok(t);
+    }
+    if auth::caller(req, env, cfg).await.is_some() {
+        Err(ApiError::forbidden())
+    } else {
+        Err(ApiError::unauthorized())
+    }
+}
+
+/// `PUT /subscriptions/validate/{id}`: mark validated; answers the subscription as it was
+/// before the update (as Altinn does).
+pub async fn validate(
+    req: Request,
+    env: &Env,
+    cfg: &Config,
+    raw_id: &str,
+) -> Result<Response, ApiError> {
+    require_platform_access(&req, env, cfg).await?;
+    let id = parse_id(raw_id)?;
+    let dir = objects::stub(env, DIRECTORY, directory::NAME)?;
+    let before: Subscription =
+        objects::call_json(&dir, Method::Post, "validate", &IdRequest { id }).await?;
+    let log = objects::stub(env, EVENT_LOG, &before.resource_filter)?;
+    let _: serde_json::Value =
+        objects::call_json(&log, Method::Post, "sub_validate", &IdRequest { id }).await?;
+    let delivery = objects::stub(env, DELIVERY, &id.to_string())?;
+    objects::call(&delivery, Method::Post, "validated", None).await?;
+    http::json(200, before.to_json())
+}
+
+async fn read_event(req: &mut Request) -> Result<CloudEvent, ApiError> {
+    require_cloudevents_content_type(http::header(req, "content-type").as_deref())?;
+    let body = http::read_body(req).await?;
+    CloudEvent::parse(&body).map_err(|e| ApiError::validation("RequestBody", e.0))
+}
+
+fn store_request(event: &CloudEvent, store: bool, fan_out: bool) -> PublishRequest {
+    PublishRequest {
+        resource: event.resource().unwrap_or_default().to_owned(),
+        json: event.to_json(),
+        json_utc: event.has_non_utc_time().then(|| event.to_json_utc()),
+        id: event.id().to_owned(),
+        source: event.source().to_owned(),
+        subject: event.subject().map(str::to_owned),
+        alternative_subject: event.alternative_subject().map(str::to_owned),
+        type_: event.type_().to_owned(),
+        resource_instance: event.resource_instance().map(str::to_owned),
+        time_ticks: event.time().map(|t| t.utc_ticks()),
+        authorize: None,
+        store,
+        fan_out,
+    }
+}
+
+/// Send a parsed event to its resource's log with the given flags.
+pub async fn send_to_log(
+    env: &Env,
+    event: &CloudEvent,
+    store: bool,
+    fan_out: bool,
+) -> Result<PublishReply, ApiError> {
+    let request = store_request(event, store, fan_out);
+    let stub = objects::stub(env, EVENT_LOG, &request.resource)?;
+    objects::call_json(&stub, Method::Post, "publish", &request).await
+}
+
+/// `POST /inbound` and `POST /outbound`: match the event against subscriptions and queue it
+/// for delivery, without storing it. Failures are 503 with a JSON string.
+pub async fn fan_out(mut req: Request, env: &Env, cfg: &Config) -> Result<Response, ApiError> {
+    require_platform_access(&req, env, cfg).await?;
+    let mut event = read_event(&mut req).await?;
+    event.normalise_resource();
+    if event.resource().is_some_and(events_core::urn::is_valid_urn) {
+        send_to_log(env, &event, false, true)
+            .await
+            .map_err(|e| ApiError::text(503, e.describe()))?;
+    }
+    http::empty(200)
+}
+
+/// `POST /storage/events`: store without fan-out.
+pub async fn store(mut req: Request, env: &Env, cfg: &Config) -> Result<Response, ApiError> {
+    require_platform_access(&req, env, cfg).await?;
+    let mut event = read_event(&mut req).await?;
+    event.normalise_resource();
+    let failed = || {
+        ApiError::text(
+            503,
+            format!("Failed to save event with ID {} to storage.", event.id()),
+        )
+    };
+    if !event.resource().is_some_and(events_core::urn::is_valid_urn) {
+        return Err(ApiError::bad_request(
+            "A 'resource' property that is a valid urn must be defined.",
+        ));
+    }
+    send_to_log(env, &event, true, false)
+        .await
+        .map_err(|_| failed())?;
+    http::empty(200)
+}
+
+/// `POST /storage/events/logs`: record a webhook response in the trace log (201, no body).
+/// The entry is filed with its subscription's delivery log.
+pub async fn write_log(mut req: Request, env: &Env, cfg: &Config) -> Result<Response, ApiError> {
+    require_platform_access(&req, env, cfg).await?;
+    require_json_content_type(http::header(&req, "content-type").as_deref())?;
+    let body = http::read_body(&mut req).await?;
+    let entry = LogEntry::parse(&body)?;
+    let Some(sub_id) = entry.subscription_id else {
+        return Err(ApiError::bad_request(
+            "'subscriptionId' is needed to file the entry with its subscription.",
+        ));
+    };
+    let activity: Activity = response_activity(
+        entry.cloud_event_type.as_deref().unwrap_or(""),
+        entry.status_code,
+    );
+    let row = TraceRow {
+        time: String::new(),
+        activity: activity.as_str().to_owned(),
+        cloud_event_id: Some(entry.cloud_event_id),
+        resource: entry.cloud_event_resource,
+        event_type: entry.cloud_event_type,
+        consumer: entry.consumer,
+        endpoint: Some(entry.endpoint),
+        subscription_id: Some(sub_id),
+        status_code: Some(entry.status_code as i64),
+    };
+    let delivery = objects::stub(env, DELIVERY, &sub_id.to_string())?;
+    let _: serde_json::Value = objects::call_json(&delivery, Method::Post, "trace", &row).await?;
+    http::empty(201)
+}
+
+/// `GET /storage/events/logs?subscriptionId=…` or `?resource=…`: read the trace log of a
+/// subscription (webhook responses) or of a resource (registrations and queueing decisions).
+pub async fn read_logs(req: Request, env: &Env, cfg: &Config) -> Result<Response, ApiError> {
+    require_platform_access(&req, env, cfg).await?;
+    let url = req
+        .url()
+        .map_err(|_| ApiError::bad_request("The request URL is not valid."))?;
+    let q = events_core::query::QueryString::parse(url.query().unwrap_or(""));
+    let rows: Vec<TraceRow> = if let Some(id) = q.non_empty("subscriptionId") {
+        let id = parse_id(id)?;
+        let delivery = objects::stub(env, DELIVERY, &id.to_string())?;
+        let mut resp = objects::call(&delivery, Method::Get, "trace", None).await?;
+        resp.json()
+            .await
+            .map_err(|e| http::platform_error("Could not read the trace log", e))?
+    } else if let Some(resource) = q.non_empty("resource") {
+        if !events_core::urn::is_valid_urn(resource) {
+            return Err(ApiError::bad_request("'resource' must be a valid urn."));
+        }
+        let log = objects::stub(env, EVENT_LOG, resource)?;
+        let query = QueryRequest {
+            resource: resource.to_owned(),
+            after: None,
+            subject: None,
+            alternative_subject: None,
+            types: Vec::new(),
+            type_ignore_case: false,
+            size: 0,
+            caller: serde_json::Map::new(),
+        };
+        objects::call_json(&log, Method::Post, "trace", &query).await?
+    } else {
+        return Err(ApiError::bad_request(
+            "Give 'subscriptionId' or 'resource'.",
+        ));
+    };
+    let body = serde_json::json!({"count": rows.len(), "entries": rows});
+    http::json(200, body.to_string())
+}
+
+/// `POST /tests/webhookreceiver`: a sink for tests; accepts any JSON (200, no body).
+pub async fn webhook_receiver(req: Request) -> Result<Response, ApiError> {
+    require_json_content_type(http::header(&req, "content-type").as_deref())?;
+    http::empty(200)
+}

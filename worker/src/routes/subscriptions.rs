@@ -1,0 +1,262 @@
+//! Subscriptions: create, list, get and delete (spec §5.6–§5.9, §8), plus this service's
+//! dead-letter endpoints.
+
+use events_core::authz::builtin::PartyKey;
+use events_core::delivery::validation_event;
+use events_core::identity::{guid_from_random, Consumer};
+use events_core::subscription::{
+    app_subject_lookup, check_request, complete_app, complete_generic, list_json, not_authorized,
+    Kind, RegisterLookup, Subscription, SubscriptionRequest,
+};
+use events_core::time::Timestamp;
+use events_core::ApiError;
+use worker::{Env, Method, Request, Response};
+
+use crate::auth::{self, Caller};
+use crate::authz::{self, LocalPolicies};
+use crate::config::Config;
+use crate::http;
+use crate::objects::delivery::{DeadLetter, InitRequest};
+use crate::objects::directory::{self, CreateReply, CreateRequest, IdRequest, ListRequest};
+use crate::objects::event_log::SubscriptionUpsert;
+use crate::objects::{self, DELIVERY, DIRECTORY, EVENT_LOG};
+
+pub const PATH: &str = "/events/api/v1/subscriptions";
+
+/// A random GUID.
+pub fn new_guid() -> String {
+    let mut bytes = [0u8; 16];
+    let _ = getrandom::getrandom(&mut bytes);
+    guid_from_random(bytes)
+}
+
+fn now_iso() -> String {
+    Timestamp::from_unix_millis(worker::Date::now().as_millis() as i64).format()
+}
+
+async fn caller(req: &Request, env: &Env, cfg: &Config) -> Result<Caller, ApiError> {
+    auth::caller(req, env, cfg)
+        .await
+        .ok_or(ApiError::unauthorized())
+}
+
+/// Route id → int32, as ASP.NET binds `{id:int}`.
+pub fn parse_id(raw: &str) -> Result<i64, ApiError> {
+    raw.parse::<i32>()
+        .map(i64::from)
+        .map_err(|_| ApiError::validation("id", format!("The value '{raw}' is not valid.")))
+}
+
+/// The party id the register has for an alternative subject; look-up failures count as
+/// "not found" (Altinn swallows them so the API cannot be used to probe for persons).
+async fn lookup_party_id(env: &Env, lookup: RegisterLookup) -> Option<i64> {
+    let key = match lookup {
+        RegisterLookup::OrgNumber(n) => PartyKey::OrgNumber(n),
+        RegisterLookup::Person(p) => PartyKey::PersonId(p),
+    };
+    authz::load_party(env, &key)
+        .await
+        .ok()
+        .flatten()
+        .map(|p| p.party_id)
+}
+
+/// `POST /subscriptions`: 401 → 415 → 413 → 400 (binding) → controller checks → service
+/// checks → PDP (403) → 201 with the subscription (new or the identical existing one).
+pub async fn create(mut req: Request, env: &Env, cfg: &Config) -> Result<Response, ApiError> {
+    let caller = caller(&req, env, cfg).await?;
+    events_core::publish::require_json_content_type(http::header(&req, "content-type").as_deref())?;
+    let body = http::read_body(&mut req).await?;
+    let request = SubscriptionRequest::parse(&body)?;
+    let checked = check_request(
+        &request,
+        &caller.claims,
+        &cfg.apps_domain,
+        cfg.allow_private_webhooks,
+    )?;
+    let draft = match checked.kind {
+        Kind::App => {
+            let found = match app_subject_lookup(&request) {
+                Some(lookup) => lookup_party_id(env, lookup).await,
+                None => None,
+            };
+            complete_app(&request, &checked, &caller.claims, found)?
+        }
+        Kind::Generic => complete_generic(&request, &checked, &caller.claims)?,
+    };
+    let decision = authz::decide(
+        env,
+        cfg,
+        &draft.authorization_request(),
+        &LocalPolicies::new(),
+    )
+    .await?;
+    if !decision.first_is_permit() {
+        return Err(not_authorized(&draft.resource_filter));
+    }
+
+    let dir = objects::stub(env, DIRECTORY, directory::NAME)?;
+    let created: CreateReply = objects::call_json(
+        &dir,
+        Method::Post,
+        "create",
+        &CreateRequest {
+            draft,
+            created: now_iso(),
+        },
+    )
+    .await?;
+    let sub = created.subscription;
+    // Matching takes effect for the very next event: the resource's log learns of the
+    // subscription before the 201 is sent.
+    let log = objects::stub(env, EVENT_LOG, &sub.resource_filter)?;
+    let _: serde_json::Value = objects::call_json(
+        &log,
+        Method::Post,
+        "sub_upsert",
+        &SubscriptionUpsert {
+            subscription: sub.clone(),
+        },
+    )
+    .await?;
+    // Every successful POST (new or duplicate) sends a validation event (spec §8.5 step 4).
+    let event_id = new_guid();
+    let event = validation_event(&event_id, &cfg.base_url, sub.id);
+    let delivery = objects::stub(env, DELIVERY, &sub.id.to_string())?;
+    let _: serde_json::Value = objects::call_json(
+        &delivery,
+        Method::Post,
+        "init",
+        &InitRequest {
+            subscription: sub.clone(),
+            validation_event_id: event_id,
+            validation_event_json: event.to_json(),
+        },
+    )
+    .await?;
+    let mut resp = http::json(201, sub.to_json())?;
+    http::set_header(&mut resp, "location", &format!("{PATH}/{}", sub.id))?;
+    Ok(resp)
+}
+
+/// `GET /subscriptions`: the caller's own subscriptions, validated or not.
+pub async fn list(req: Request, env: &Env, cfg: &Config) -> Result<Response, ApiError> {
+    let caller = caller(&req, env, cfg).await?;
+    let Some(consumer) = Consumer::from_claims(&caller.claims) else {
+        return http::json(200, list_json(&[]));
+    };
+    let dir = objects::stub(env, DIRECTORY, directory::NAME)?;
+    let subs: Vec<Subscription> = objects::call_json(
+        &dir,
+        Method::Post,
+        "list",
+        &ListRequest {
+            consumer: consumer.as_str().to_owned(),
+        },
+    )
+    .await?;
+    http::json(200, list_json(&subs))
+}
+
+/// The subscription `id` if the caller created it: 404 if it does not exist, 403 if it is
+/// someone else's.
+async fn owned(env: &Env, caller: &Caller, id: i64) -> Result<Subscription, ApiError> {
+    let dir = objects::stub(env, DIRECTORY, directory::NAME)?;
+    let sub: Subscription =
+        objects::call_json(&dir, Method::Post, "get", &IdRequest { id }).await?;
+    let entity = Consumer::from_claims(&caller.claims);
+    if entity.as_ref().map(Consumer::as_str) != Some(sub.created_by.as_str()) {
+        return Err(ApiError::forbidden());
+    }
+    Ok(sub)
+}
+
+/// `GET /subscriptions/{id}`.
+pub async fn get(
+    req: Request,
+    env: &Env,
+    cfg: &Config,
+    raw_id: &str,
+) -> Result<Response, ApiError> {
+    let caller = caller(&req, env, cfg).await?;
+    let id = parse_id(raw_id)?;
+    let sub = owned(env, &caller, id).await?;
+    http::json(200, sub.to_json())
+}
+
+/// Stop delivery, remove the subscription from matching, then from the directory; each step
+/// is idempotent, so a retried DELETE finishes what a failed one started.
+pub async fn remove(env: &Env, sub: &Subscription) -> Result<(), ApiError> {
+    let delivery = objects::stub(env, DELIVERY, &sub.id.to_string())?;
+    let _: serde_json::Value =
+        objects::call_json(&delivery, Method::Post, "stop", &serde_json::json!({})).await?;
+    let log = objects::stub(env, EVENT_LOG, &sub.resource_filter)?;
+    let _: serde_json::Value =
+        objects::call_json(&log, Method::Post, "sub_delete", &IdRequest { id: sub.id }).await?;
+    let dir = objects::stub(env, DIRECTORY, directory::NAME)?;
+    match objects::call_json::<_, Subscription>(
+        &dir,
+        Method::Post,
+        "delete",
+        &IdRequest { id: sub.id },
+    )
+    .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.status == 404 => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// `DELETE /subscriptions/{id}`: 200 with an empty body.
+pub async fn delete(
+    req: Request,
+    env: &Env,
+    cfg: &Config,
+    raw_id: &str,
+) -> Result<Response, ApiError> {
+    let caller = caller(&req, env, cfg).await?;
+    let id = parse_id(raw_id)?;
+    let sub = owned(env, &caller, id).await?;
+    remove(env, &sub).await?;
+    http::empty(200)
+}
+
+/// `GET /subscriptions/{id}/deadletters`: events whose every attempt failed.
+pub async fn dead_letters(
+    req: Request,
+    env: &Env,
+    cfg: &Config,
+    raw_id: &str,
+) -> Result<Response, ApiError> {
+    let caller = caller(&req, env, cfg).await?;
+    let id = parse_id(raw_id)?;
+    owned(env, &caller, id).await?;
+    let delivery = objects::stub(env, DELIVERY, &id.to_string())?;
+    let mut resp = objects::call(&delivery, Method::Get, "deadletters", None).await?;
+    let letters: Vec<DeadLetter> = resp
+        .json()
+        .await
+        .map_err(|e| http::platform_error("Could not read dead letters", e))?;
+    let body = serde_json::json!({"count": letters.len(), "deadLetters": letters});
+    http::json(200, body.to_string())
+}
+
+/// `POST /subscriptions/{id}/deadletters/redeliver`: put every dead letter back in the queue.
+pub async fn redeliver(
+    req: Request,
+    env: &Env,
+    cfg: &Config,
+    raw_id: &str,
+) -> Result<Response, ApiError> {
+    let caller = caller(&req, env, cfg).await?;
+    let id = parse_id(raw_id)?;
+    owned(env, &caller, id).await?;
+    let delivery = objects::stub(env, DELIVERY, &id.to_string())?;
+    let mut resp = objects::call(&delivery, Method::Post, "redeliver", None).await?;
+    let bytes = resp
+        .bytes()
+        .await
+        .map_err(|e| http::platform_error("Could not redeliver", e))?;
+    http::json(200, bytes)
+}
