@@ -136,3 +136,45 @@ pub fn ids(r: &TestResponse) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+pub const SUBSCRIPTIONS: &str = "/events/api/v1/subscriptions";
+
+/// Create a subscription and require 201.
+pub async fn create_subscription(client: &TestClient, token: &str, body: &Value) -> Value {
+    let r = client
+        .post(SUBSCRIPTIONS)
+        .bearer(token)
+        .json(body)
+        .send()
+        .await;
+    assert_eq!(r.status, 201, "creating {body} failed: {}", r.body);
+    let v = r.json();
+    let id = v["id"].as_i64().unwrap_or_default();
+    assert_eq!(
+        r.header("location").as_deref(),
+        Some(format!("{SUBSCRIPTIONS}/{id}").as_str())
+    );
+    v
+}
+
+/// Poll `GET /subscriptions/{id}` until it is validated (or panic after `secs`).
+pub async fn wait_validated(client: &TestClient, token: &str, id: i64, secs: u64) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        let r = client
+            .get(&format!("{SUBSCRIPTIONS}/{id}"))
+            .bearer(token)
+            .send()
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let v = r.json();
+        if v["validated"] == json!(true) {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "subscription {id} was not validated: {v}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
