@@ -437,9 +437,12 @@ fn wrangler_command(
     // `log` adds console.log.
     let log_level = std::env::var("E2E_WRANGLER_LOG_LEVEL").unwrap_or_else(|_| "warn".to_owned());
 
+    let config = test_config(&root)?;
     let mut cmd = Command::new(&wrangler);
     cmd.current_dir(&root)
         .arg("dev")
+        .arg("--config")
+        .arg(&config)
         .args(["--ip", "127.0.0.1", "--port", &port.to_string()])
         .arg("--persist-to")
         .arg(state_dir)
@@ -497,6 +500,36 @@ type SpawnRequest = (Command, mpsc::Sender<io::Result<Child>>);
 /// Spawns `command` from a thread that lives as long as the process: `PR_SET_PDEATHSIG` fires when
 /// the *thread* that forked exits, so forking from a short-lived test thread would kill the server
 /// as soon as that test's thread ends.
+/// `wrangler.toml` as the tests run it: the same file, moved into `target/` with `main`
+/// adjusted (wrangler resolves it against the config file; `[build] cwd` against the working
+/// directory, so it stays) and its `watch_dir` pointed at a directory nobody edits, so that editing the source
+/// while the suite runs does not rebuild and reload the servers under test.
+fn test_config(root: &Path) -> io::Result<PathBuf> {
+    let text = std::fs::read_to_string(root.join("wrangler.toml"))?;
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with("main = \"") {
+            out.push_str(&line.replacen("main = \"", "main = \"../", 1));
+        } else if trimmed.starts_with("watch_dir") {
+            out.push_str("watch_dir = [\"e2e-nowatch\"]");
+        } else {
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    let dir = root.join("target");
+    std::fs::create_dir_all(dir.join("e2e-nowatch"))?;
+    let path = dir.join("e2e-wrangler.toml");
+    // Several servers may start in one run; write once per content.
+    if std::fs::read_to_string(&path).ok().as_deref() != Some(out.as_str()) {
+        let tmp = dir.join(format!("e2e-wrangler.toml.{}", std::process::id()));
+        std::fs::write(&tmp, &out)?;
+        std::fs::rename(&tmp, &path)?;
+    }
+    Ok(path)
+}
+
 fn spawn_with_parent_death_signal(command: Command) -> io::Result<Child> {
     static SPAWNER: OnceLock<Mutex<mpsc::Sender<SpawnRequest>>> = OnceLock::new();
     let sender = SPAWNER.get_or_init(|| {
