@@ -9,6 +9,7 @@ extern crate alloc;
 #[cfg(any(test, feature = "std"))]
 extern crate std;
 
+pub mod app_event;
 pub mod authz;
 pub mod cloud_event;
 pub mod delivery;

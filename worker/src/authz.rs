@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use events_core::authz::builtin::{self, Party, PartyKey, PolicyData, ResourcePolicy};
 use events_core::authz::{DecisionRequest, DecisionResponse};
+use events_core::identity::Claims;
 use events_core::ApiError;
 use worker::{Env, Fetch, Headers, Method, Request, RequestInit};
 
@@ -65,12 +66,60 @@ pub async fn load_policy(env: &Env, resource_id: &str) -> Result<Option<Resource
     }
 }
 
-/// Decide a request with the configured PDP.
+/// The object that remembers a user's own party, learned from a verified token.
+pub fn user_object_name(user_id: &str) -> String {
+    format!("user:{user_id}")
+}
+
+/// Remember a user's own party (from a verified token with both claims), so pushes to this
+/// user can be authorized for their own party later, when no token is at hand.
+pub async fn learn_own_party(env: &Env, claims: &Claims) -> Result<(), ApiError> {
+    let (Some(user), Some(party)) = (
+        claims.user_id(),
+        claims.party_id().and_then(|p| p.parse::<i64>().ok()),
+    ) else {
+        return Ok(());
+    };
+    let stub = objects::stub(env, PARTY, &user_object_name(&user))?;
+    let record = Party {
+        party_id: party,
+        ..Party::default()
+    };
+    objects::call(
+        &stub,
+        Method::Put,
+        "record",
+        Some(record.to_json().into_bytes()),
+    )
+    .await?;
+    Ok(())
+}
+
+async fn load_own_party(env: &Env, user_id: &str) -> Result<Option<i64>, ApiError> {
+    let stub = objects::stub(env, PARTY, &user_object_name(user_id))?;
+    match objects::call(&stub, Method::Get, "record", None).await {
+        Ok(mut resp) => {
+            let text = resp
+                .text()
+                .await
+                .map_err(|e| crate::http::platform_error("Could not read a party", e))?;
+            Ok(serde_json::from_str::<Party>(&text)
+                .ok()
+                .map(|p| p.party_id))
+        }
+        Err(e) if e.status == 404 => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Decide a request with the configured PDP. `caller`: the claims of the token the request was
+/// built from, if any (their party id tells the built-in PDP the user's own party).
 pub async fn decide(
     env: &Env,
     cfg: &Config,
     request: &DecisionRequest,
     local: &LocalPolicies,
+    caller: Option<&Claims>,
 ) -> Result<DecisionResponse, ApiError> {
     if request.resources.is_empty() || request.subjects.is_empty() {
         return Ok(DecisionResponse::default());
@@ -92,6 +141,22 @@ pub async fn decide(
             for key in needs.parties {
                 if let Some(p) = load_party(env, &key).await? {
                     data.parties.push(p);
+                }
+            }
+            if let Some(claims) = caller {
+                if let (Some(u), Some(p)) = (
+                    claims.user_id(),
+                    claims.party_id().and_then(|p| p.parse().ok()),
+                ) {
+                    data.user_parties.insert(u, p);
+                }
+            }
+            for user in needs.users {
+                if data.user_parties.contains_key(&user) {
+                    continue;
+                }
+                if let Some(p) = load_own_party(env, &user).await? {
+                    data.user_parties.insert(user, p);
                 }
             }
             Ok(builtin::evaluate(request, &data))

@@ -202,11 +202,14 @@ impl PartyKey {
     }
 }
 
-/// What a request touches: the resource documents and parties to load before evaluating.
+/// What a request touches: the resource documents, parties and users' own parties to load
+/// before evaluating.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Needs {
     pub resources: Vec<String>,
     pub parties: Vec<PartyKey>,
+    /// User ids (subjects of the request) whose own party matters.
+    pub users: Vec<String>,
 }
 
 /// The data to load for a request. Parties are only needed when a rule or default looks at
@@ -225,6 +228,15 @@ pub fn needs(request: &DecisionRequest) -> Needs {
             }
         }
     }
+    if !n.parties.is_empty() {
+        for s in &request.subjects {
+            for a in s.attributes.iter().filter(|a| a.id == ATTR_USER_ID) {
+                if !n.users.contains(&a.value) {
+                    n.users.push(a.value.clone());
+                }
+            }
+        }
+    }
     n
 }
 
@@ -234,6 +246,9 @@ pub struct PolicyData {
     /// Rule documents by resource id (absent = no document).
     pub resources: BTreeMap<String, ResourcePolicy>,
     pub parties: Vec<Party>,
+    /// A user's own party (from the `urn:altinn:partyid` claim of their token, or learned from
+    /// it earlier), by user id.
+    pub user_parties: BTreeMap<String, i64>,
 }
 
 impl PolicyData {
@@ -328,6 +343,11 @@ fn decide(subject: &Category, action: Action, resource: &Category, data: &Policy
         }
         if let (Some(p), Some(u)) = (party, user) {
             if p.user_has_any_role(u) {
+                return Decision::Permit;
+            }
+        }
+        if let (Some(PartyKey::Id(party_id)), Some(u)) = (PartyKey::of_resource(resource), user) {
+            if data.user_parties.get(u) == Some(&party_id) {
                 return Decision::Permit;
             }
         }
@@ -473,6 +493,22 @@ mod tests {
         assert!(read(json!({"urn:altinn:userid": "1337"})), "role holder");
         assert!(!read(json!({"urn:altinn:userid": "7"})), "no role");
         assert!(read(json!({"urn:altinn:partyid": "500"})), "own party");
+        // A user's own party, known from their token: the request carries only the user id.
+        let mut own = data.clone();
+        own.user_parties.insert("42".into(), 500);
+        let req = DecisionRequest::single(
+            subject_from_claims(&claims(
+                json!({"urn:altinn:userid": "42", "urn:altinn:partyid": "500"}),
+            )),
+            action("read", false),
+            resource.clone(),
+        );
+        assert_eq!(needs(&req).users, alloc::vec![String::from("42")]);
+        assert!(
+            !permits(&req, &data),
+            "the request alone does not carry the party"
+        );
+        assert!(permits(&req, &own));
     }
 
     #[wasm_bindgen_test(unsupported = test)]

@@ -6,19 +6,12 @@
 use std::cell::RefCell;
 
 use events_core::authz::builtin::{PartyKey, ResourcePolicy};
-use events_core::authz::mapping::{
-    self, subject_attribute, Action, ATTR_EVENT_ID, ATTR_EVENT_SOURCE, ATTR_EVENT_TYPE,
-    ATTR_RESOURCE_INSTANCE,
-};
 use events_core::authz::mapping::{permitted_consumers, push_request, EventAttrs};
-use events_core::authz::xacml::{action, Attribute, Category, DecisionRequest, TYPE_STRING};
-use events_core::authz::DecisionResponse;
+use events_core::authz::xacml::DecisionRequest;
 use events_core::delivery::Activity;
-use events_core::identity::Claims;
 use events_core::matching::{
     main_unit_lookup, main_unit_subject, EventKey, MatchEntry, SubscriptionId, SubscriptionIndex,
 };
-use events_core::query::like_to_glob;
 use events_core::subscription::Subscription;
 use events_core::time::Timestamp;
 use events_core::uri::AbsoluteUri;
@@ -28,6 +21,8 @@ use worker::{durable_object, Env, Method, Request, Response, SqlStorage, SqlStor
 
 use super::delivery::{EnqueueReply, EnqueueRequest, TraceRow};
 use super::directory::IdRequest;
+use super::event_query::{self, int, text, QueryRequest};
+use super::party::IndexEntry;
 use super::{body_json, json_reply, reply, reply_json, sql_error};
 use crate::authz::{self, LocalPolicies};
 use crate::config;
@@ -65,6 +60,32 @@ fn yes() -> bool {
     true
 }
 
+impl PublishRequest {
+    /// The storage request for a parsed event (`authorize`: a built-in PDP check to run first).
+    pub fn from_event(
+        event: &events_core::CloudEvent,
+        authorize: Option<serde_json::Value>,
+        store: bool,
+        fan_out: bool,
+    ) -> PublishRequest {
+        PublishRequest {
+            resource: event.resource().unwrap_or_default().to_owned(),
+            json: event.to_json(),
+            json_utc: event.has_non_utc_time().then(|| event.to_json_utc()),
+            id: event.id().to_owned(),
+            source: event.source().to_owned(),
+            subject: event.subject().map(str::to_owned),
+            alternative_subject: event.alternative_subject().map(str::to_owned),
+            type_: event.type_().to_owned(),
+            resource_instance: event.resource_instance().map(str::to_owned),
+            time_ticks: event.time().map(|t| t.utc_ticks()),
+            authorize,
+            store,
+            fan_out,
+        }
+    }
+}
+
 /// A subscription change for the matching index (worker or delivery → object).
 #[derive(Debug, Serialize, Deserialize)]
 pub struct SubscriptionUpsert {
@@ -76,28 +97,6 @@ pub struct PublishReply {
     /// False when an event with the same (id, source) was already stored.
     pub stored: bool,
 }
-
-/// A read (worker → object).
-#[derive(Debug, Serialize, Deserialize)]
-pub struct QueryRequest {
-    pub resource: String,
-    /// Event id cursor; unknown ids mean "from the start".
-    pub after: Option<String>,
-    pub subject: Option<String>,
-    pub alternative_subject: Option<String>,
-    /// SQL `LIKE` patterns on `type`; `type_ignore_case` selects `ILIKE` semantics.
-    pub types: Vec<String>,
-    #[serde(default)]
-    pub type_ignore_case: bool,
-    pub size: u32,
-    /// The caller's token claims, for per-event authorization.
-    pub caller: serde_json::Map<String, serde_json::Value>,
-}
-
-/// Reply headers of a query: number of events, last id, first subject.
-pub const H_COUNT: &str = "x-count";
-pub const H_LAST_ID: &str = "x-last-id";
-pub const H_FIRST_SUBJECT: &str = "x-first-subject";
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS events (
@@ -136,6 +135,11 @@ CREATE TABLE IF NOT EXISTS outbox (
   attempts INTEGER NOT NULL DEFAULT 0,
   next_at INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS party_outbox (
+  oid INTEGER PRIMARY KEY AUTOINCREMENT,
+  party INTEGER NOT NULL,
+  entry TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS trace (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   time INTEGER NOT NULL,
@@ -148,9 +152,6 @@ CREATE TABLE IF NOT EXISTS trace (
 );
 ";
 
-/// Rows scanned per round when filling a page after authorization.
-const MAX_TYPE_PATTERNS: usize = 50;
-
 #[durable_object]
 pub struct EventLog {
     state: State,
@@ -159,31 +160,6 @@ pub struct EventLog {
     policy: RefCell<Option<Option<ResourcePolicy>>>,
     /// The subscriptions on this resource, as a matching index (loaded on first use).
     index: RefCell<Option<SubscriptionIndex>>,
-}
-
-struct Row {
-    seq: i64,
-    id: String,
-    source: String,
-    subject: Option<String>,
-    type_: String,
-    resource_instance: Option<String>,
-    json: String,
-}
-
-fn text(v: Option<&SqlStorageValue>) -> Option<String> {
-    match v {
-        Some(SqlStorageValue::String(s)) => Some(s.clone()),
-        _ => None,
-    }
-}
-
-fn int(v: Option<&SqlStorageValue>) -> i64 {
-    match v {
-        Some(SqlStorageValue::Integer(i)) => *i,
-        Some(SqlStorageValue::Float(f)) => *f as i64,
-        _ => 0,
-    }
 }
 
 impl EventLog {
@@ -229,6 +205,7 @@ impl EventLog {
                 &cfg,
                 &request,
                 &self.local_policies(&p.resource)?,
+                None,
             )
             .await?;
             if !decision.first_is_permit() {
@@ -272,8 +249,10 @@ impl EventLog {
             .map_err(sql_error)?;
         let stored = cursor.rows_written() > 0;
         let mut queued = false;
+        let mut party_pending = false;
         if stored {
             self.trace(Activity::Registered, &p.id, &p.type_, None)?;
+            party_pending = self.record_party_index(&p)?;
             if p.fan_out {
                 queued = self.record_fan_out(&p, main_unit.as_deref(), now)?;
             }
@@ -281,7 +260,70 @@ impl EventLog {
         if queued {
             self.ensure_alarm(now).await?;
         }
+        // Events about a party are readable through GET /app/party as soon as this answers;
+        // if the party's object cannot be reached now, the alarm keeps trying.
+        if party_pending && self.flush_party_index().await.is_err() {
+            self.ensure_alarm(now + 1_000).await?;
+        }
         json_reply(&PublishReply { stored }).map_err(|e| http::platform_error("reply", e))
+    }
+
+    /// For events about a party (`/party/{id}`), record the entry for the party's index (in
+    /// the same transaction as the event). True if there is one to send.
+    fn record_party_index(&self, p: &PublishRequest) -> Result<bool, ApiError> {
+        let Some(party) = p
+            .subject
+            .as_deref()
+            .and_then(|s| s.strip_prefix("/party/"))
+            .and_then(|id| id.parse::<i64>().ok())
+        else {
+            return Ok(false);
+        };
+        let entry = IndexEntry {
+            id: p.id.clone(),
+            source: p.source.clone(),
+            subject: p.subject.clone(),
+            alternative_subject: p.alternative_subject.clone(),
+            type_: p.type_.clone(),
+            resource: p.resource.clone(),
+            resource_instance: p.resource_instance.clone(),
+            time_ticks: p.time_ticks,
+            json: p.json.clone(),
+            json_utc: p.json_utc.clone(),
+        };
+        let json = serde_json::to_string(&entry).map_err(|e| ApiError::internal(e.to_string()))?;
+        self.sql()
+            .exec(
+                "INSERT INTO party_outbox (party, entry) VALUES (?, ?)",
+                vec![party.into(), json.into()],
+            )
+            .map_err(sql_error)?;
+        Ok(true)
+    }
+
+    /// Send pending party-index entries, in order; stops at the first failure.
+    async fn flush_party_index(&self) -> Result<(), ApiError> {
+        loop {
+            let rows = self.rows(
+                "SELECT oid, party, entry FROM party_outbox ORDER BY oid LIMIT 1",
+                Vec::new(),
+            )?;
+            let Some(r) = rows.first() else {
+                return Ok(());
+            };
+            let oid = int(r.first());
+            let party = int(r.get(1));
+            let entry = text(r.get(2)).unwrap_or_default();
+            let stub = super::stub(
+                &self.env,
+                super::PARTY,
+                &authz::party_object_name(&PartyKey::Id(party)),
+            )?;
+            super::call(&stub, Method::Post, "index", Some(entry.into_bytes())).await?;
+            self.sql()
+                .exec("DELETE FROM party_outbox WHERE oid = ?", vec![oid.into()])
+                .map_err(sql_error)?;
+        }
     }
 
     /// Match the event against this resource's subscriptions and record the targets in the
@@ -623,7 +665,7 @@ impl EventLog {
             .map(|r| r.as_deref());
         let request = push_request(&consumers, event, subject_override);
         let local = self.local_policies(event.resource.unwrap_or_default())?;
-        let response = authz::decide(&self.env, cfg, &request, &local).await?;
+        let response = authz::decide(&self.env, cfg, &request, &local, None).await?;
         let permitted = permitted_consumers(&response);
         let origin = format!("{}#{}", event.resource.unwrap_or_default(), oid);
         let allowed: Vec<&MatchEntry> = entries
@@ -676,190 +718,10 @@ impl EventLog {
         Ok(())
     }
 
-    fn select(&self, q: &QueryRequest, after_seq: i64, limit: u32) -> Result<Vec<Row>, ApiError> {
-        let mut sql = String::from(
-            "SELECT seq, id, source, subject, type, resource_instance, COALESCE(json_utc, json) FROM events WHERE seq > ?",
-        );
-        let mut args: Vec<SqlStorageValue> = vec![after_seq.into()];
-        if let Some(s) = &q.subject {
-            sql.push_str(" AND subject = ?");
-            args.push(s.clone().into());
-        }
-        if let Some(a) = &q.alternative_subject {
-            sql.push_str(" AND alt_subject = ?");
-            args.push(a.clone().into());
-        }
-        if !q.types.is_empty() {
-            sql.push_str(" AND (");
-            for (i, t) in q.types.iter().enumerate() {
-                if i > 0 {
-                    sql.push_str(" OR ");
-                }
-                if q.type_ignore_case {
-                    sql.push_str("type LIKE ? ESCAPE '\\'");
-                    args.push(t.clone().into());
-                } else {
-                    sql.push_str("type GLOB ?");
-                    args.push(like_to_glob(t).into());
-                }
-            }
-            sql.push(')');
-        }
-        sql.push_str(" ORDER BY seq LIMIT ?");
-        args.push((limit as i64).into());
-        let cursor = self.sql().exec(&sql, args).map_err(sql_error)?;
-        let mut rows = Vec::new();
-        for r in cursor.raw() {
-            let r = r.map_err(sql_error)?;
-            rows.push(Row {
-                seq: int(r.first()),
-                id: text(r.get(1)).unwrap_or_default(),
-                source: text(r.get(2)).unwrap_or_default(),
-                subject: text(r.get(3)),
-                type_: text(r.get(4)).unwrap_or_default(),
-                resource_instance: text(r.get(5)),
-                json: text(r.get(6)).unwrap_or_default(),
-            });
-        }
-        Ok(rows)
-    }
-
-    fn cursor_position(&self, after: Option<&str>) -> Result<i64, ApiError> {
-        let Some(after) = after else { return Ok(0) };
-        let rows: Vec<Vec<SqlStorageValue>> = self
-            .sql()
-            .exec(
-                "SELECT MIN(seq) FROM events WHERE id = ?",
-                vec![after.into()],
-            )
-            .map_err(sql_error)?
-            .raw()
-            .collect::<worker::Result<_>>()
-            .map_err(sql_error)?;
-        Ok(rows.first().map(|r| int(r.first())).unwrap_or(0))
-    }
-
-    /// Which rows the caller may see (action `subscribe`, spec §7.2).
-    async fn authorize_rows(
-        &self,
-        q: &QueryRequest,
-        claims: &Claims,
-        rows: &[Row],
-    ) -> Result<Vec<bool>, ApiError> {
-        if rows.is_empty() {
-            return Ok(Vec::new());
-        }
-        let replacements = authz::person_subject_replacements(
-            &self.env,
-            rows.iter().filter_map(|r| r.subject.as_deref()),
-        )
-        .await?;
-        let (res_attr, res_value) = urn::split_last(&q.resource);
-        let resources: Vec<Category> = rows
-            .iter()
-            .map(|r| {
-                let mut attrs = Vec::with_capacity(6);
-                attrs.push(Attribute::new(ATTR_EVENT_ID, &r.id, TYPE_STRING).included());
-                attrs.push(Attribute::new(ATTR_EVENT_TYPE, &r.type_, TYPE_STRING));
-                attrs.push(Attribute::new(ATTR_EVENT_SOURCE, &r.source, TYPE_STRING));
-                attrs.push(Attribute::new(res_attr, res_value, TYPE_STRING));
-                let subject = match r.subject.as_deref() {
-                    Some(s) => match replacements.get(s) {
-                        Some(replaced) => replaced.as_deref(),
-                        None => Some(s),
-                    },
-                    None => None,
-                };
-                if let Some(a) = subject.and_then(subject_attribute) {
-                    attrs.push(a);
-                }
-                if let Some(ri) = &r.resource_instance {
-                    attrs.push(Attribute::new(ATTR_RESOURCE_INSTANCE, ri, TYPE_STRING));
-                }
-                Category::new(attrs)
-            })
-            .collect();
-        let request = DecisionRequest::multi(
-            vec![mapping::subject_from_claims(claims)],
-            vec![action(Action::Subscribe.as_str(), true)],
-            resources,
-        );
-        let cfg = config::load(&self.env)?;
-        let response: DecisionResponse = authz::decide(
-            &self.env,
-            &cfg,
-            &request,
-            &self.local_policies(&q.resource)?,
-        )
-        .await?;
-        let level = claims.auth_level();
-        let is_org = claims.org().is_some();
-        let permitted: Vec<&str> = response
-            .results
-            .iter()
-            .filter(|r| r.is_valid_for(level, is_org))
-            .filter_map(mapping::result_event_id)
-            .collect();
-        Ok(rows
-            .iter()
-            .map(|r| permitted.contains(&r.id.as_str()))
-            .collect())
-    }
-
     async fn query(&self, req: &mut Request) -> Result<Response, ApiError> {
         let q: QueryRequest = body_json(req).await?;
-        if q.types.len() > MAX_TYPE_PATTERNS {
-            return Err(ApiError::bad_request(format!(
-                "At most {MAX_TYPE_PATTERNS} 'type' values can be given."
-            )));
-        }
-        let claims = Claims::new(q.caller.clone());
-        let size = q.size.max(1) as usize;
-        let mut position = self.cursor_position(q.after.as_deref())?;
-        let mut body = String::with_capacity(2 + size * 300);
-        body.push('[');
-        let mut count = 0usize;
-        let mut last_id = String::new();
-        let mut first_subject: Option<String> = None;
-        // Altinn filters a page after the SQL LIMIT, so pages can be short or empty while more
-        // events exist. Here the page is filled: keep scanning until it is full or the log
-        // ends (bounded, so one request cannot scan a whole log).
-        let mut rounds = 0;
-        while count < size && rounds < 10 {
-            rounds += 1;
-            let want = (size - count) as u32;
-            let rows = self.select(&q, position, want)?;
-            let Some(last) = rows.last() else { break };
-            position = last.seq;
-            let allowed = self.authorize_rows(&q, &claims, &rows).await?;
-            for (row, ok) in rows.iter().zip(allowed) {
-                if !ok {
-                    continue;
-                }
-                if count > 0 {
-                    body.push_str(", ");
-                }
-                body.push_str(&row.json);
-                if count == 0 {
-                    first_subject = row.subject.clone();
-                }
-                last_id.clone_from(&row.id);
-                count += 1;
-            }
-            if rows.len() < want as usize {
-                break;
-            }
-        }
-        body.push(']');
-        let mut resp = http::with_body(200, http::CLOUDEVENTS_JSON, body)?;
-        http::set_header(&mut resp, H_COUNT, &count.to_string())?;
-        if count > 0 {
-            http::set_header(&mut resp, H_LAST_ID, &encode_header(&last_id))?;
-            if let Some(s) = first_subject {
-                http::set_header(&mut resp, H_FIRST_SUBJECT, &encode_header(&s))?;
-            }
-        }
-        Ok(resp)
+        let local = self.local_policies(&q.resource)?;
+        event_query::page(&self.sql(), &self.env, &q, &local).await
     }
 
     async fn put_policy(&self, req: &mut Request) -> Result<Response, ApiError> {
@@ -896,24 +758,6 @@ impl EventLog {
         *self.policy.borrow_mut() = Some(None);
         http::empty(204)
     }
-}
-
-/// Header values must be ISO-8859-1 without control characters: percent-encode anything else.
-pub fn encode_header(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if (0x20..0x7f).contains(&b) && b != b'%' {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// The inverse of [`encode_header`].
-pub fn decode_header(s: &str) -> String {
-    events_core::query::form_decode(&s.replace('+', "%2B"))
 }
 
 impl worker::DurableObject for EventLog {
@@ -963,6 +807,12 @@ impl worker::DurableObject for EventLog {
     }
 
     async fn alarm(&self) -> worker::Result<Response> {
+        if let Err(e) = self.flush_party_index().await {
+            worker::console_error!("party index update failed: {}", e.describe());
+            let _ = self
+                .ensure_alarm(worker::Date::now().as_millis() as i64 + 2_000)
+                .await;
+        }
         if let Err(e) = self.run_outbox().await {
             worker::console_error!("fan-out run failed: {}", e.describe());
             let _ = self

@@ -6,6 +6,7 @@
 pub mod delivery;
 pub mod directory;
 pub mod event_log;
+pub mod event_query;
 pub mod party;
 
 use events_core::ApiError;

@@ -1,21 +1,61 @@
 //! `Party`: the party register, one Durable Object per look-up key (`party:{id}`,
-//! `uuid:{uuid}`, `orgno:{number}`, `person:{number}`), each holding a copy of the entry so
-//! any look-up is one call. Entries are written through `PUT /admin/parties/{id}`.
+//! `uuid:{uuid}`, `orgno:{number}`, `person:{number}`, `user:{id}` for a user's own party),
+//! each holding a copy of the entry so any look-up is one call. Entries are written through
+//! `PUT /admin/parties/{id}`.
+//!
+//! The `party:{id}` object also indexes the events about that party (subject `/party/{id}`)
+//! across all resources, in its own order, for `GET /app/party`.
 
 use worker::{durable_object, Env, Method, Request, Response, SqlStorageValue, State};
 
 use events_core::ApiError;
 
-use super::{reply, sql_error};
+use serde::{Deserialize, Serialize};
+
+use super::event_query::{self, QueryRequest};
+use super::{body_json, reply, reply_json, sql_error};
+use crate::authz::LocalPolicies;
 use crate::http;
 
-const SCHEMA: &str =
-    "CREATE TABLE IF NOT EXISTS record (k INTEGER PRIMARY KEY CHECK (k = 1), json TEXT NOT NULL);";
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS record (k INTEGER PRIMARY KEY CHECK (k = 1), json TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL,
+  source TEXT NOT NULL,
+  subject TEXT,
+  alt_subject TEXT,
+  type TEXT NOT NULL,
+  resource TEXT,
+  resource_instance TEXT,
+  time_ticks INTEGER,
+  json TEXT NOT NULL,
+  json_utc TEXT,
+  registered INTEGER NOT NULL,
+  UNIQUE (id, source)
+);
+CREATE INDEX IF NOT EXISTS events_by_id ON events (id);
+";
+
+/// One event for a party's index (event log → object).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct IndexEntry {
+    pub id: String,
+    pub source: String,
+    pub subject: Option<String>,
+    pub alternative_subject: Option<String>,
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub resource: String,
+    pub resource_instance: Option<String>,
+    pub time_ticks: Option<i64>,
+    pub json: String,
+    pub json_utc: Option<String>,
+}
 
 #[durable_object]
 pub struct Party {
     state: State,
-    #[allow(dead_code)]
     env: Env,
 }
 
@@ -36,7 +76,42 @@ impl Party {
         }))
     }
 
+    fn index(&self, e: IndexEntry) -> Result<Response, ApiError> {
+        self.state
+            .storage()
+            .sql()
+            .exec(
+                "INSERT INTO events (id, source, subject, alt_subject, type, resource, resource_instance, time_ticks, json, json_utc, registered)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id, source) DO NOTHING",
+                vec![
+                    e.id.into(),
+                    e.source.into(),
+                    e.subject.into(),
+                    e.alternative_subject.into(),
+                    e.type_.into(),
+                    e.resource.into(),
+                    e.resource_instance.into(),
+                    e.time_ticks.into(),
+                    e.json.into(),
+                    e.json_utc.into(),
+                    (worker::Date::now().as_millis() as i64).into(),
+                ],
+            )
+            .map_err(sql_error)?;
+        reply_json(&serde_json::json!({"indexed": true}))
+    }
+
     async fn handle(&self, req: &mut Request) -> Result<Response, ApiError> {
+        let path = req.path();
+        match (req.method(), path.as_str()) {
+            (Method::Post, "/index") => return self.index(body_json(req).await?),
+            (Method::Post, "/query") => {
+                let q: QueryRequest = body_json(req).await?;
+                let sql = self.state.storage().sql();
+                return event_query::page(&sql, &self.env, &q, &LocalPolicies::new()).await;
+            }
+            _ => {}
+        }
         let sql = self.state.storage().sql();
         match req.method() {
             Method::Get => match self.read()? {

@@ -11,8 +11,9 @@ use crate::auth;
 use crate::authz::{self, LocalPolicies};
 use crate::config::Config;
 use crate::http;
-use crate::objects::event_log::{
-    decode_header, PublishReply, PublishRequest, QueryRequest, H_COUNT, H_FIRST_SUBJECT, H_LAST_ID,
+use crate::objects::event_log::{PublishReply, PublishRequest};
+use crate::objects::event_query::{
+    decode_header, QueryRequest, H_COUNT, H_FIRST_SUBJECT, H_LAST_ID,
 };
 use crate::objects::{self, EVENT_LOG};
 
@@ -42,7 +43,7 @@ pub async fn publish(mut req: Request, env: &Env, cfg: &Config) -> Result<Respon
             .map(|r| r.as_deref());
         let request = publish_request(&caller.claims, &event, subject_override);
         if cfg.pdp_url.is_some() {
-            let decision = authz::decide(env, cfg, &request, &LocalPolicies::new()).await?;
+            let decision = authz::decide(env, cfg, &request, &LocalPolicies::new(), None).await?;
             if !decision.first_is_permit() {
                 return Err(ApiError::forbidden());
             }
@@ -53,21 +54,7 @@ pub async fn publish(mut req: Request, env: &Env, cfg: &Config) -> Result<Respon
 
     event.normalise_resource();
     let resource = event.resource().unwrap_or_default().to_owned();
-    let store = PublishRequest {
-        resource: resource.clone(),
-        json: event.to_json(),
-        json_utc: event.has_non_utc_time().then(|| event.to_json_utc()),
-        id: event.id().to_owned(),
-        source: event.source().to_owned(),
-        subject: event.subject().map(str::to_owned),
-        alternative_subject: event.alternative_subject().map(str::to_owned),
-        type_: event.type_().to_owned(),
-        resource_instance: event.resource_instance().map(str::to_owned),
-        time_ticks: event.time().map(|t| t.utc_ticks()),
-        authorize,
-        store: true,
-        fan_out: true,
-    };
+    let store = PublishRequest::from_event(&event, authorize, true, true);
     let stub = objects::stub(env, EVENT_LOG, &resource)?;
     let _: PublishReply = objects::call_json(&stub, Method::Post, "publish", &store).await?;
     http::empty(200)
@@ -95,9 +82,9 @@ pub async fn read(req: Request, env: &Env, cfg: &Config) -> Result<Response, Api
         subject: q.subject.clone(),
         alternative_subject: q.alternative_subject.clone(),
         types: q.types.clone(),
-        type_ignore_case: false,
         size: q.size,
         caller: caller.claims.as_map().clone(),
+        ..QueryRequest::default()
     };
     let body = serde_json::to_vec(&request).map_err(|e| ApiError::internal(e.to_string()))?;
     let mut from_store = objects::call(&stub, Method::Post, "query", Some(body)).await?;

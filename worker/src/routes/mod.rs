@@ -2,6 +2,7 @@
 //! trailing slash is ignored, as in ASP.NET.
 
 mod admin;
+mod app;
 mod events;
 mod private;
 mod subscriptions;
@@ -49,6 +50,10 @@ async fn route(req: Request, env: &Env) -> Result<Response, ApiError> {
         (["events"], Method::Post) => events::publish(req, env, &cfg).await,
         (["events"], Method::Get) => events::read(req, env, &cfg).await,
         (["events"], _) => Err(ApiError::empty(405)),
+        (["app"], Method::Post) => app::publish(req, env, &cfg).await,
+        (["app", "party"], Method::Get) => app::read_for_party(req, env, &cfg).await,
+        (["app", _, _], Method::Get) => app::read_for_org(req, env, &cfg, raw[1], raw[2]).await,
+        (["app"], _) | (["app", _, _], _) => Err(ApiError::empty(405)),
         (["subscriptions"], Method::Post) => subscriptions::create(req, env, &cfg).await,
         (["subscriptions"], Method::Get) => subscriptions::list(req, env, &cfg).await,
         (["subscriptions", "validate", _], Method::Put) => {

@@ -14,7 +14,8 @@ use crate::config::Config;
 use crate::http;
 use crate::objects::delivery::TraceRow;
 use crate::objects::directory::{self, IdRequest};
-use crate::objects::event_log::{PublishReply, PublishRequest, QueryRequest};
+use crate::objects::event_log::{PublishReply, PublishRequest};
+use crate::objects::event_query::QueryRequest;
 use crate::objects::{self, DELIVERY, DIRECTORY, EVENT_LOG};
 use crate::routes::subscriptions::parse_id;
 
@@ -61,24 +62,6 @@ async fn read_event(req: &mut Request) -> Result<CloudEvent, ApiError> {
     CloudEvent::parse(&body).map_err(|e| ApiError::validation("RequestBody", e.0))
 }
 
-fn store_request(event: &CloudEvent, store: bool, fan_out: bool) -> PublishRequest {
-    PublishRequest {
-        resource: event.resource().unwrap_or_default().to_owned(),
-        json: event.to_json(),
-        json_utc: event.has_non_utc_time().then(|| event.to_json_utc()),
-        id: event.id().to_owned(),
-        source: event.source().to_owned(),
-        subject: event.subject().map(str::to_owned),
-        alternative_subject: event.alternative_subject().map(str::to_owned),
-        type_: event.type_().to_owned(),
-        resource_instance: event.resource_instance().map(str::to_owned),
-        time_ticks: event.time().map(|t| t.utc_ticks()),
-        authorize: None,
-        store,
-        fan_out,
-    }
-}
-
 /// Send a parsed event to its resource's log with the given flags.
 pub async fn send_to_log(
     env: &Env,
@@ -86,7 +69,7 @@ pub async fn send_to_log(
     store: bool,
     fan_out: bool,
 ) -> Result<PublishReply, ApiError> {
-    let request = store_request(event, store, fan_out);
+    let request = PublishRequest::from_event(event, None, store, fan_out);
     let stub = objects::stub(env, EVENT_LOG, &request.resource)?;
     objects::call_json(&stub, Method::Post, "publish", &request).await
 }
@@ -181,13 +164,7 @@ pub async fn read_logs(req: Request, env: &Env, cfg: &Config) -> Result<Response
         let log = objects::stub(env, EVENT_LOG, resource)?;
         let query = QueryRequest {
             resource: resource.to_owned(),
-            after: None,
-            subject: None,
-            alternative_subject: None,
-            types: Vec::new(),
-            type_ignore_case: false,
-            size: 0,
-            caller: serde_json::Map::new(),
+            ..QueryRequest::default()
         };
         objects::call_json(&log, Method::Post, "trace", &query).await?
     } else {

@@ -84,11 +84,15 @@ pub async fn create(mut req: Request, env: &Env, cfg: &Config) -> Result<Respons
         }
         Kind::Generic => complete_generic(&request, &checked, &caller.claims)?,
     };
+    // The built-in PDP needs to know a user's own party when it later authorizes pushes to
+    // them, with no token at hand: remember it from this verified token.
+    authz::learn_own_party(env, &caller.claims).await?;
     let decision = authz::decide(
         env,
         cfg,
         &draft.authorization_request(),
         &LocalPolicies::new(),
+        Some(&caller.claims),
     )
     .await?;
     if !decision.first_is_permit() {

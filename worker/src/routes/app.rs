@@ -1,0 +1,166 @@
+//! App events (spec §5.1–§5.3, §6): Altinn apps publish instance events; service owners read
+//! them per app, and anyone reads them per party, each event authorized for the caller.
+
+use events_core::app_event::{build_app_event, AppEventRequest};
+use events_core::authz::builtin::PartyKey;
+use events_core::query::{AppEndpoint, AppEventsQuery, QueryString, SubjectSource};
+use events_core::time::Timestamp;
+use events_core::{urn, ApiError};
+use worker::{Env, Method, Request, Response};
+
+use crate::auth;
+use crate::authz;
+use crate::config::Config;
+use crate::http;
+use crate::objects::event_query::{decode_header, QueryRequest, H_COUNT, H_LAST_ID};
+use crate::objects::{self, EVENT_LOG, PARTY};
+use crate::routes::private::send_to_log;
+use crate::routes::subscriptions::new_guid;
+
+/// `POST /events/api/v1/app`: a token (401) and a platform access token (403), JSON (415),
+/// the required values (400), the ownership check (401 JSON string), then 201 with
+/// `Location` = the subject and the new id as a JSON string.
+pub async fn publish(mut req: Request, env: &Env, cfg: &Config) -> Result<Response, ApiError> {
+    auth::caller(&req, env, cfg)
+        .await
+        .ok_or(ApiError::unauthorized())?;
+    let access = auth::access_token(&req, cfg)
+        .await
+        .ok_or(ApiError::forbidden())?;
+    let content_type = http::header(&req, "content-type");
+    if content_type.as_deref().is_none_or(|c| c.trim().is_empty()) {
+        return Err(ApiError::unsupported_media_type());
+    }
+    events_core::publish::require_json_content_type(content_type.as_deref())?;
+    let body = http::read_body(&mut req).await?;
+    let request = AppEventRequest::parse(&body)?;
+    let context = format!("{}/{}", access.issuer, access.app);
+    let now = Timestamp::from_unix_millis(worker::Date::now().as_millis() as i64);
+    let event = build_app_event(&request, &context, &new_guid(), now)?;
+    send_to_log(env, &event, true, true).await?;
+    let mut resp = http::json(201, events_core::json::json_string(event.id()))?;
+    http::set_header(&mut resp, "location", event.subject().unwrap_or_default())?;
+    Ok(resp)
+}
+
+/// `/party/{id}` for the request's party, unit or person (spec §6.3). Unknown persons and
+/// units are a 404 problem, as Altinn's register answers.
+async fn subject_of(env: &Env, q: &AppEventsQuery) -> Result<Option<String>, ApiError> {
+    let key = match q.subject_source() {
+        SubjectSource::None => return Ok(None),
+        SubjectSource::Party(p) => return Ok(Some(format!("/party/{p}"))),
+        SubjectSource::LookupPerson(p) => PartyKey::PersonId(p),
+        SubjectSource::LookupUnit(u) => PartyKey::OrgNumber(u),
+    };
+    match authz::load_party(env, &key).await? {
+        Some(p) => Ok(Some(format!("/party/{}", p.party_id))),
+        None => Err(ApiError::problem(
+            404,
+            "No party was found in the register for the given person or unit.",
+        )),
+    }
+}
+
+fn query_request(
+    q: &AppEventsQuery,
+    resource: String,
+    subject: Option<String>,
+    claims: &events_core::identity::Claims,
+) -> QueryRequest {
+    QueryRequest {
+        resource,
+        after: q.after.clone(),
+        subject,
+        types: q.types.clone(),
+        sources: q.sources.clone(),
+        ignore_case: true,
+        from_ticks: q.from.map(|t| t.utc_ticks()),
+        to_ticks: q.to.map(|t| t.utc_ticks()),
+        app_read: true,
+        size: q.size,
+        caller: claims.as_map().clone(),
+        ..QueryRequest::default()
+    }
+}
+
+/// Run a query in an object and answer with the page and its `next` link.
+async fn answer(
+    req: &Request,
+    cfg: &Config,
+    stub: &worker::Stub,
+    query: &QueryRequest,
+    qs: &QueryString,
+) -> Result<Response, ApiError> {
+    let body = serde_json::to_vec(query).map_err(|e| ApiError::internal(e.to_string()))?;
+    let mut from_store = objects::call(stub, Method::Post, "query", Some(body)).await?;
+    let count: usize = http::header_of(&from_store, H_COUNT)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let bytes = from_store
+        .bytes()
+        .await
+        .map_err(|e| http::platform_error("Could not read events", e))?;
+    let mut resp = http::with_body(200, http::CLOUDEVENTS_JSON, bytes)?;
+    if count > 0 {
+        let last_id = http::header_of(&from_store, H_LAST_ID)
+            .map(|h| decode_header(&h))
+            .unwrap_or_default();
+        let link = events_core::query::next_link(&cfg.base_url, &req.path(), &last_id, qs, None);
+        http::set_header(&mut resp, "next", &link)?;
+    }
+    Ok(resp)
+}
+
+fn query_string(req: &Request) -> Result<QueryString, ApiError> {
+    let url = req
+        .url()
+        .map_err(|_| ApiError::bad_request("The request URL is not valid."))?;
+    Ok(QueryString::parse(url.query().unwrap_or("")))
+}
+
+/// `GET /events/api/v1/app/{org}/{app}`: org tokens only (401 JSON string otherwise).
+pub async fn read_for_org(
+    req: Request,
+    env: &Env,
+    cfg: &Config,
+    org: &str,
+    app: &str,
+) -> Result<Response, ApiError> {
+    let caller = auth::caller(&req, env, cfg)
+        .await
+        .ok_or(ApiError::unauthorized())?;
+    if caller.claims.org().is_none() {
+        return Err(ApiError::text(401, "Only orgs can call this api"));
+    }
+    events_core::publish::require_json_content_type(http::header(&req, "content-type").as_deref())?;
+    let qs = query_string(&req)?;
+    let person = http::header(&req, "person");
+    let q = AppEventsQuery::from_request(&qs, person.as_deref(), AppEndpoint::ForOrg)?;
+    let subject = subject_of(env, &q).await?;
+    let org = events_core::query::form_decode(org);
+    let app = events_core::query::form_decode(app);
+    let resource = format!("{}{org}_{app}", urn::APP_RESOURCE_PREFIX);
+    let stub = objects::stub(env, EVENT_LOG, &resource)?;
+    let query = query_request(&q, resource, subject, &caller.claims);
+    answer(&req, cfg, &stub, &query, &qs).await
+}
+
+/// `GET /events/api/v1/app/party`: any token; events of one party across all apps.
+pub async fn read_for_party(req: Request, env: &Env, cfg: &Config) -> Result<Response, ApiError> {
+    let caller = auth::caller(&req, env, cfg)
+        .await
+        .ok_or(ApiError::unauthorized())?;
+    events_core::publish::require_json_content_type(http::header(&req, "content-type").as_deref())?;
+    let qs = query_string(&req)?;
+    let person = http::header(&req, "person");
+    let q = AppEventsQuery::from_request(&qs, person.as_deref(), AppEndpoint::ForParty)?;
+    let Some(subject) = subject_of(env, &q).await? else {
+        return Err(ApiError::bad_request(
+            "Subject must be specified using either query params party or unit or header value person.",
+        ));
+    };
+    let party: i64 = subject.trim_start_matches("/party/").parse().unwrap_or(0);
+    let stub = objects::stub(env, PARTY, &authz::party_object_name(&PartyKey::Id(party)))?;
+    let query = query_request(&q, String::new(), Some(subject), &caller.claims);
+    answer(&req, cfg, &stub, &query, &qs).await
+}
