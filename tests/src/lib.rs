@@ -8,6 +8,7 @@
 
 pub mod client;
 pub mod fixtures;
+pub mod pdp;
 pub mod receiver;
 pub mod server;
 pub mod suite;

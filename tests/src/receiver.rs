@@ -72,10 +72,20 @@ impl Default for Behaviour {
     }
 }
 
-#[derive(Debug, Default)]
+/// Computes the answer (status, JSON body) to a request.
+pub type Responder = Arc<dyn Fn(&Received) -> (u16, String) + Send + Sync>;
+
+#[derive(Default)]
 struct Shared {
     requests: Mutex<Vec<Received>>,
     behaviour: Mutex<Behaviour>,
+    responder: Mutex<Option<Responder>>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared").finish_non_exhaustive()
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -152,6 +162,12 @@ impl TestReceiver {
         b.fail_remaining = n;
         b.fail_status = status;
         b.status = 200;
+    }
+
+    /// Answer each following request with what `f` computes (a status and a JSON body),
+    /// after any pending `fail_times`.
+    pub fn respond_using(&self, f: impl Fn(&Received) -> (u16, String) + Send + Sync + 'static) {
+        *lock(&self.shared.responder) = Some(Arc::new(f));
     }
 
     /// Wait this long before answering each following request (`Duration::ZERO` to stop).
@@ -334,22 +350,31 @@ async fn handle_connection(stream: TcpStream, shared: Arc<Shared>) {
         let close = head
             .header("connection")
             .is_some_and(|v| v.eq_ignore_ascii_case("close"));
-        lock(&shared.requests).push(Received {
+        let mut received = Received {
             method: head.method,
             path: head.path,
             headers: head.headers,
             body: String::from_utf8_lossy(&body).into_owned(),
             at,
             answered: status,
-        });
+        };
+        let responder = lock(&shared.responder).clone();
+        let computed = match responder {
+            Some(f) if status == 200 => Some(f(&received)),
+            _ => None,
+        };
+        if let Some((s, _)) = &computed {
+            received.answered = *s;
+        }
+        lock(&shared.requests).push(received);
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
         }
-        if respond(&mut write, status, reason(status), close)
-            .await
-            .is_err()
-            || close
-        {
+        let sent = match &computed {
+            Some((s, json)) => respond_json(&mut write, *s, json, close).await,
+            None => respond(&mut write, status, reason(status), close).await,
+        };
+        if sent.is_err() || close {
             return;
         }
     }
@@ -486,6 +511,22 @@ async fn respond<W: AsyncWriteExt + Unpin>(
             body.len(),
         )
     };
+    write.write_all(response.as_bytes()).await?;
+    write.flush().await
+}
+
+async fn respond_json<W: AsyncWriteExt + Unpin>(
+    write: &mut W,
+    status: u16,
+    body: &str,
+    close: bool,
+) -> std::io::Result<()> {
+    let connection = if close { "close" } else { "keep-alive" };
+    let response = format!(
+        "HTTP/1.1 {status} {}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: {}\r\nConnection: {connection}\r\n\r\n{body}",
+        reason(status),
+        body.len(),
+    );
     write.write_all(response.as_bytes()).await?;
     write.flush().await
 }
