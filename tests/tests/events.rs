@@ -520,6 +520,33 @@ fn main() -> ExitCode {
         assert_eq!(ids(&r).len(), 6);
     });
 
+    suite.standalone("keys_from_an_openid_configuration", || async {
+        // A stand-in for Altinn Authentication's OpenID configuration and key set.
+        let idp = altinn_events_tests::TestReceiver::start();
+        let jwks_uri = idp.url_path("/jwks");
+        let jwks = altinn_events_tests::token::dev_jwks();
+        idp.respond_using(move |req| match req.path.as_str() {
+            "/authentication/api/v1/openid/.well-known/openid-configuration" => (200, json!({"issuer": "https://platform.test", "jwks_uri": jwks_uri}).to_string()),
+            "/jwks" => (200, jwks.to_string()),
+            _ => (404, "{}".into()),
+        });
+        let setting = idp.url_path("/authentication/api/v1/openid/");
+        let server = TestServer::start(&[("ALTINN_OPENID_WELLKNOWN", &setting)]);
+        let c = server.client();
+        let id = unique("oidc");
+        put_policy(&c, &id, json!({"owner": "ttd"})).await;
+        let ev = event("o1", &resource_urn(&id));
+        publish_ok(&c, &TokenSpec::org("ttd").scope(PUBLISH).mint(), &ev).await;
+        publish_ok(&c, &TokenSpec::org("ttd").scope(PUBLISH).rs256().mint(), &ev).await;
+        assert_empty(&publish(&c, &tamper(&TokenSpec::org("ttd").scope(PUBLISH).mint()), &ev).await, 401);
+        let paths: Vec<String> = idp.requests().iter().map(|r| r.path.clone()).collect();
+        assert_eq!(
+            paths,
+            vec!["/authentication/api/v1/openid/.well-known/openid-configuration".to_owned(), "/jwks".to_owned()],
+            "fetched once, then cached"
+        );
+    });
+
     suite.standalone("a_bad_setting_is_a_500_naming_it", || async {
         let server = TestServer::start(&[("DELIVERY_RETRY_DELAYS", "10,soon")]);
         let r = server.client().get(EVENTS).send().await;
