@@ -178,3 +178,47 @@ pub async fn wait_validated(client: &TestClient, token: &str, id: i64, secs: u64
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
+
+/// `urn:altinn:resource:{id}`.
+pub fn resource_urn(id: &str) -> String {
+    format!("urn:altinn:resource:{id}")
+}
+
+/// Store a party register entry and require 200/201.
+pub async fn put_party(client: &TestClient, party: u64, doc: Value) {
+    let r = client
+        .put(&format!("/events/api/v1/admin/parties/{party}"))
+        .platform_token(&platform_token())
+        .json(&doc)
+        .send()
+        .await;
+    assert!(
+        r.status == 200 || r.status == 201,
+        "storing party {party} failed: {}",
+        r.body
+    );
+}
+
+/// A number unique within this test process, above `base` (party ids and the like).
+pub fn unique_number(base: u64) -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    base + (std::process::id() as u64 % 1000) * 1000 + N.fetch_add(1, Ordering::Relaxed)
+}
+
+/// The event ids of webhook deliveries, in arrival order (validation events included).
+pub fn received_ids(requests: &[crate::receiver::Received]) -> Vec<String> {
+    requests
+        .iter()
+        .map(|r| r.json()["id"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// The event ids of webhook deliveries other than validation events, in arrival order.
+pub fn delivered_ids(requests: &[crate::receiver::Received]) -> Vec<String> {
+    requests
+        .iter()
+        .filter(|r| r.json()["type"] != "platform.events.validatesubscription")
+        .map(|r| r.json()["id"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}

@@ -64,30 +64,13 @@ async fn post_timed(
     publish_ok(c, &org_token(org), &e).await;
 }
 
-async fn put_party(c: &TestClient, party: u64, doc: Value) {
-    let r = c
-        .put(&format!("/events/api/v1/admin/parties/{party}"))
-        .platform_token(&platform_token())
-        .json(&doc)
-        .send()
-        .await;
-    assert!(r.status == 200 || r.status == 201, "{}", r.body);
-}
-
-fn party_number() -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    let base = 60_000_000 + (std::process::id() as u64 % 10_000) * 100;
-    base + N.fetch_add(1, Ordering::Relaxed)
-}
-
 fn main() -> ExitCode {
     let mut suite = Suite::new();
 
     suite.test("post_app_statuses_and_messages", |ctx| async move {
         let c = ctx.client();
         let app = app_name();
-        let party = party_number();
+        let party = unique_number(60_000_000);
         let body = app_body("ttd", &app, party, 1, "app.instance.created");
         let user = TokenSpec::user(1, 1).mint();
         let access = TokenSpec::platform("ttd", &app).mint();
@@ -276,8 +259,8 @@ fn main() -> ExitCode {
         let c = ctx.client();
         let app = app_name();
         let ttd = org_token("ttd");
-        let party = party_number();
-        let party2 = party_number();
+        let party = unique_number(60_000_000);
+        let party2 = unique_number(60_000_000);
         post_timed(&c, "ttd", &app, party, "t1", "2024-01-01T10:00:00Z", "app.instance.created").await;
         post_timed(&c, "ttd", &app, party, "t2", "2024-01-02T12:00:00+02:00", "app.instance.process.completed").await;
         post_timed(&c, "ttd", &app, party2, "t3", "2024-01-03T10:00:00Z", "App.Instance.Created").await;
@@ -328,8 +311,8 @@ fn main() -> ExitCode {
         let c = ctx.client();
         let app_a = app_name();
         let app_b = app_name();
-        let party = party_number();
-        let other_party = party_number();
+        let party = unique_number(60_000_000);
+        let other_party = unique_number(60_000_000);
         let org_number = format!("9{:08}", party % 100_000_000);
         let person = format!("{:011}", party);
         put_party(&c, party, json!({"organizationIdentifier": org_number, "roles": {"2001": ["DAGL"]}})).await;
@@ -392,7 +375,7 @@ fn main() -> ExitCode {
         let c = ctx.client();
         let receiver = TestReceiver::start();
         let app = app_name();
-        let party = party_number();
+        let party = unique_number(60_000_000);
         let ttd = TokenSpec::org("ttd").mint();
         let sub = create_subscription(&c, &ttd, &json!({"endPoint": receiver.url_path("/app"), "sourceFilter": format!("https://ttd.apps.altinn.no/ttd/{app}"), "typeFilter": "app.instance.created"})).await;
         wait_validated(&c, &ttd, sub["id"].as_i64().unwrap_or_default(), 20).await;

@@ -8,38 +8,10 @@ use std::time::Duration;
 
 use altinn_events_tests::fixtures::*;
 use altinn_events_tests::pdp::StandInPdp;
-use altinn_events_tests::{Received, Suite, TestClient, TestReceiver, TestServer, TokenSpec};
+use altinn_events_tests::{Suite, TestReceiver, TestServer, TokenSpec};
 use serde_json::{json, Value};
 
 const T: Duration = Duration::from_secs(20);
-
-fn resource_urn(id: &str) -> String {
-    format!("urn:altinn:resource:{id}")
-}
-
-fn ids_of(requests: &[Received]) -> Vec<String> {
-    requests
-        .iter()
-        .filter(|r| r.json()["type"] != "platform.events.validatesubscription")
-        .map(|r| r.json()["id"].as_str().unwrap_or_default().to_owned())
-        .collect()
-}
-
-fn number(prefix: u64) -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    prefix + (std::process::id() as u64 % 1000) * 100 + N.fetch_add(1, Ordering::Relaxed)
-}
-
-async fn put_party(c: &TestClient, party: u64, doc: Value) {
-    let r = c
-        .put(&format!("/events/api/v1/admin/parties/{party}"))
-        .platform_token(&platform_token())
-        .json(&doc)
-        .send()
-        .await;
-    assert!(r.status == 200 || r.status == 201, "{}", r.body);
-}
 
 fn attrs(category: &Value) -> Vec<(String, String)> {
     category["Attribute"]
@@ -70,7 +42,7 @@ fn main() -> ExitCode {
         let id = unique("matrix");
         let res = resource_urn(&id);
         let sys_uuid = "4a80af94-1111-2222-3333-444455556666";
-        let party = number(71_000_000);
+        let party = unique_number(71_000_000);
         let org_number = format!("8{:08}", party % 100_000_000);
         let subject = format!("urn:altinn:organization:identifier-no:{org_number}");
         put_policy(&c, &id, json!({"owner": "ttd", "rules": [
@@ -120,12 +92,12 @@ fn main() -> ExitCode {
         wait_validated(&c, &user_role, user_sub["id"].as_i64().unwrap_or_default(), 20).await;
         // push
         publish_ok(&c, &org, &ev("push-1")).await;
-        assert_eq!(ids_of(&org_rx.wait_for(2, T).await), vec!["push-1"]);
-        assert_eq!(ids_of(&user_rx.wait_for(2, T).await), vec!["push-1"]);
+        assert_eq!(delivered_ids(&org_rx.wait_for(2, T).await), vec!["push-1"]);
+        assert_eq!(delivered_ids(&user_rx.wait_for(2, T).await), vec!["push-1"]);
         // The role is withdrawn in the register: the next event is pushed to the org only.
         put_party(&c, party, json!({"organizationIdentifier": org_number})).await;
         publish_ok(&c, &org, &ev("push-2")).await;
-        assert_eq!(ids_of(&org_rx.wait_for(3, T).await), vec!["push-1", "push-2"]);
+        assert_eq!(delivered_ids(&org_rx.wait_for(3, T).await), vec!["push-1", "push-2"]);
         assert!(user_rx.quiet_for(Duration::from_secs(2)).await.is_empty(), "pushed without a role");
         assert!(read(user_role.clone()).await.is_empty(), "and reads stop too");
     });
@@ -134,7 +106,7 @@ fn main() -> ExitCode {
         let c = ctx.client();
         let id = unique("person");
         let res = resource_urn(&id);
-        let party = number(72_000_000);
+        let party = unique_number(72_000_000);
         let ssn = format!("{:011}", party);
         let user_id = 6_000_000 + party % 1_000_000;
         put_party(&c, party, json!({"partyUuid": "7e0f3c52-aaaa-bbbb-cccc-000000000001", "personIdentifier": ssn, "roles": {user_id.to_string(): ["PRIV"]}})).await;
@@ -154,8 +126,8 @@ fn main() -> ExitCode {
         let id = unique("units");
         let res = resource_urn(&id);
         put_policy(&c, &id, json!({"owner": "ttd"})).await;
-        let main = number(73_000_000);
-        let sub = number(73_000_000);
+        let main = unique_number(73_000_000);
+        let sub = unique_number(73_000_000);
         let main_org = format!("7{:08}", main % 100_000_000);
         let sub_org = format!("6{:08}", sub % 100_000_000);
         put_party(&c, main, json!({"organizationIdentifier": main_org})).await;
@@ -270,8 +242,8 @@ fn main() -> ExitCode {
         wait_validated(&c, &digdir, s2["id"].as_i64().unwrap_or_default(), 20).await;
         pdp.clear();
         publish_ok(&c, &digdir, &event("r4", &res)).await;
-        assert_eq!(ids_of(&rx_digdir.wait_for(2, T).await), vec!["r4"]);
-        assert_eq!(ids_of(&rx_ttd.wait_for(2, T).await), vec!["r4"]);
+        assert_eq!(delivered_ids(&rx_digdir.wait_for(2, T).await), vec!["r4"]);
+        assert_eq!(delivered_ids(&rx_ttd.wait_for(2, T).await), vec!["r4"]);
         let push_req = pdp
             .requests()
             .into_iter()
@@ -287,10 +259,10 @@ fn main() -> ExitCode {
         pdp.permit("urn:altinn:org", "digdir", "subscribe");
         pdp.permit_event("urn:altinn:org", "skd", "subscribe", "r2");
         publish_ok(&c, &digdir, &event("r4b", &res)).await;
-        assert_eq!(ids_of(&rx_digdir.wait_for(3, T).await), vec!["r4", "r4b"]);
+        assert_eq!(delivered_ids(&rx_digdir.wait_for(3, T).await), vec!["r4", "r4b"]);
         assert!(rx_ttd.quiet_for(Duration::from_secs(2)).await.is_empty(), "pushed to a consumer the PDP denied");
         // Person subjects reach the PDP as the party's uuid (spec §11.10).
-        let party = number(74_000_000);
+        let party = unique_number(74_000_000);
         put_party(&c, party, json!({"partyUuid": "7e0f3c52-aaaa-bbbb-cccc-000000000002", "personIdentifier": "01017512345"})).await;
         pdp.clear();
         let mut person = event("r4c", &res);
@@ -314,7 +286,7 @@ fn main() -> ExitCode {
         publish_ok(&c, &admin, &event("r6", &res)).await;
         assert!(rx_digdir.quiet_for(Duration::from_secs(3)).await.is_empty(), "pushed without a decision");
         pdp.recover();
-        assert_eq!(ids_of(&rx_digdir.wait_for(5, Duration::from_secs(30)).await), vec!["r4", "r4b", "r4c", "r6"]);
+        assert_eq!(delivered_ids(&rx_digdir.wait_for(5, Duration::from_secs(30)).await), vec!["r4", "r4b", "r4c", "r6"]);
     });
 
     suite.run()

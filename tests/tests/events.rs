@@ -9,10 +9,6 @@ use altinn_events_tests::token::{hs256_token, signed_by_unknown_key, tamper, uns
 use altinn_events_tests::{Suite, TestServer, TokenSpec};
 use serde_json::{json, Value};
 
-fn resource_urn(id: &str) -> String {
-    format!("urn:altinn:resource:{id}")
-}
-
 fn main() -> ExitCode {
     let mut suite = Suite::new();
 
@@ -526,7 +522,10 @@ fn main() -> ExitCode {
         let jwks_uri = idp.url_path("/jwks");
         let jwks = altinn_events_tests::token::dev_jwks();
         idp.respond_using(move |req| match req.path.as_str() {
-            "/authentication/api/v1/openid/.well-known/openid-configuration" => (200, json!({"issuer": "https://platform.test", "jwks_uri": jwks_uri}).to_string()),
+            "/authentication/api/v1/openid/.well-known/openid-configuration" => (
+                200,
+                json!({"issuer": "https://platform.test", "jwks_uri": jwks_uri}).to_string(),
+            ),
             "/jwks" => (200, jwks.to_string()),
             _ => (404, "{}".into()),
         });
@@ -537,12 +536,28 @@ fn main() -> ExitCode {
         put_policy(&c, &id, json!({"owner": "ttd"})).await;
         let ev = event("o1", &resource_urn(&id));
         publish_ok(&c, &TokenSpec::org("ttd").scope(PUBLISH).mint(), &ev).await;
-        publish_ok(&c, &TokenSpec::org("ttd").scope(PUBLISH).rs256().mint(), &ev).await;
-        assert_empty(&publish(&c, &tamper(&TokenSpec::org("ttd").scope(PUBLISH).mint()), &ev).await, 401);
+        publish_ok(
+            &c,
+            &TokenSpec::org("ttd").scope(PUBLISH).rs256().mint(),
+            &ev,
+        )
+        .await;
+        assert_empty(
+            &publish(
+                &c,
+                &tamper(&TokenSpec::org("ttd").scope(PUBLISH).mint()),
+                &ev,
+            )
+            .await,
+            401,
+        );
         let paths: Vec<String> = idp.requests().iter().map(|r| r.path.clone()).collect();
         assert_eq!(
             paths,
-            vec!["/authentication/api/v1/openid/.well-known/openid-configuration".to_owned(), "/jwks".to_owned()],
+            vec![
+                "/authentication/api/v1/openid/.well-known/openid-configuration".to_owned(),
+                "/jwks".to_owned()
+            ],
             "fetched once, then cached"
         );
     });

@@ -13,17 +13,6 @@ use serde_json::{json, Value};
 const DELAYS: &str = "1,1";
 const T: Duration = Duration::from_secs(20);
 
-fn resource_urn(id: &str) -> String {
-    format!("urn:altinn:resource:{id}")
-}
-
-fn ids_of(requests: &[Received]) -> Vec<String> {
-    requests
-        .iter()
-        .map(|r| r.json()["id"].as_str().unwrap_or_default().to_owned())
-        .collect()
-}
-
 fn non_validation(requests: &[Received]) -> Vec<Received> {
     requests
         .iter()
@@ -94,7 +83,7 @@ fn main() -> ExitCode {
         wait_validated(&c, &token, sub_id, 20).await;
         publish_ok(&c, &token, &event("after", &resource_urn(&id))).await;
         let all = receiver.wait_for(3, T).await;
-        assert_eq!(ids_of(&non_validation(&all)), vec!["after"]);
+        assert_eq!(received_ids(&non_validation(&all)), vec!["after"]);
         assert!(receiver.quiet_for(Duration::from_millis(1500)).await.is_empty());
     });
 
@@ -156,7 +145,7 @@ fn main() -> ExitCode {
         assert!(extra.is_empty(), "unexpected deliveries: {}", altinn_events_tests::receiver::describe(&extra));
         let all = receiver.requests();
         for (path, want) in expected {
-            let got: Vec<String> = ids_of(&all.iter().filter(|r| r.path == path).cloned().collect::<Vec<_>>());
+            let got: Vec<String> = received_ids(&all.iter().filter(|r| r.path == path).cloned().collect::<Vec<_>>());
             assert_eq!(got, want, "deliveries to {path}");
         }
     });
@@ -171,7 +160,7 @@ fn main() -> ExitCode {
             publish_ok(&c, &token, &event(eid, &resource_urn(&id))).await;
         }
         let got = receiver.wait_for(50, Duration::from_secs(60)).await;
-        assert_eq!(ids_of(&got), want);
+        assert_eq!(received_ids(&got), want);
         assert!(
             receiver
                 .quiet_for(Duration::from_millis(1000))
@@ -244,7 +233,7 @@ fn main() -> ExitCode {
             publish_ok(&c, &token, &event("d2", &resource_urn(&id))).await;
             // 3 attempts (two delays) for d1, then d1 is dead and d2 gets its 3.
             let got = receiver.wait_for(6, T).await;
-            assert_eq!(ids_of(&got), vec!["d1", "d1", "d1", "d2", "d2", "d2"]);
+            assert_eq!(received_ids(&got), vec!["d1", "d1", "d1", "d2", "d2", "d2"]);
             assert!(
                 receiver
                     .quiet_for(Duration::from_millis(2500))
@@ -268,7 +257,7 @@ fn main() -> ExitCode {
             receiver.respond_with(200);
             receiver.clear();
             publish_ok(&c, &token, &event("d3", &resource_urn(&id))).await;
-            assert_eq!(ids_of(&receiver.wait_for(1, T).await), vec!["d3"]);
+            assert_eq!(received_ids(&receiver.wait_for(1, T).await), vec!["d3"]);
             // Dead letters can be sent again, in order.
             let r = c
                 .post(&format!("{SUBSCRIPTIONS}/{sub_id}/deadletters/redeliver"))
@@ -277,7 +266,7 @@ fn main() -> ExitCode {
                 .await;
             assert_eq!((r.status, r.json()), (200, json!({"redelivered": 2})));
             assert_eq!(
-                ids_of(&receiver.wait_for(3, T).await),
+                received_ids(&receiver.wait_for(3, T).await),
                 vec!["d3", "d1", "d2"]
             );
             let r = c
@@ -311,7 +300,7 @@ fn main() -> ExitCode {
             receiver.delay(Duration::ZERO);
             let got = receiver.wait_for(3, Duration::from_secs(30)).await;
             assert_eq!(
-                ids_of(&got),
+                received_ids(&got),
                 vec!["s1", "s1", "s1"],
                 "the timed-out attempts count as failures"
             );
@@ -327,7 +316,7 @@ fn main() -> ExitCode {
                 validated_subscription(&c, &receiver, "/gone", json!({})).await;
             receiver.clear();
             publish_ok(&c, &token, &event("g1", &resource_urn(&id))).await;
-            assert_eq!(ids_of(&receiver.wait_for(1, T).await), vec!["g1"]);
+            assert_eq!(received_ids(&receiver.wait_for(1, T).await), vec!["g1"]);
             let path = format!("{SUBSCRIPTIONS}/{sub_id}");
             assert_empty(&c.delete(&path).bearer(&org_token("skd")).send().await, 403);
             assert_empty(&c.delete(&path).bearer(&token).send().await, 200);
@@ -414,7 +403,7 @@ fn main() -> ExitCode {
         receiver.clear();
         let ttd = org_token("ttd");
         publish_ok(&c, &ttd, &event("p1", &resource_urn(&id))).await;
-        assert_eq!(ids_of(&receiver.wait_for(1, T).await), vec!["p1"]);
+        assert_eq!(received_ids(&receiver.wait_for(1, T).await), vec!["p1"]);
         // The rule is withdrawn: the next event is not pushed to digdir.
         put_policy(&c, &id, json!({"owner": "ttd"})).await;
         publish_ok(&c, &ttd, &event("p2", &resource_urn(&id))).await;
@@ -491,7 +480,7 @@ fn main() -> ExitCode {
         let p = platform_token();
         let r = c.post("/events/api/v1/inbound").platform_token(&p).cloudevent(&event("in1", &resource_urn(&id))).send().await;
         assert_empty(&r, 200);
-        assert_eq!(ids_of(&receiver.wait_for(1, T).await), vec!["in1"]);
+        assert_eq!(received_ids(&receiver.wait_for(1, T).await), vec!["in1"]);
         let r = c.get(&format!("{EVENTS}?resource={}&after=0", resource_urn(&id))).bearer(&token).send().await;
         assert_eq!(r.body, "[]");
         // /storage/events stores without fan-out.
@@ -594,11 +583,11 @@ fn main() -> ExitCode {
         receiver.respond_with(200);
         let server = TestServer::start_with_state(&state, &[("DELIVERY_RETRY_DELAYS", "4,4")]);
         let got = receiver.wait_for(2, Duration::from_secs(30)).await;
-        assert_eq!(ids_of(&got), vec!["rs1", "rs1"]);
+        assert_eq!(received_ids(&got), vec!["rs1", "rs1"]);
         assert_eq!(got[1].answered, 200);
         // And the subscription still works for new events.
         publish_ok(&server.client(), &token, &event("rs2", &resource_urn(&id))).await;
-        assert_eq!(ids_of(&receiver.wait_for(3, T).await)[2], "rs2");
+        assert_eq!(received_ids(&receiver.wait_for(3, T).await)[2], "rs2");
     });
 
     suite.run()
