@@ -52,39 +52,36 @@ pub fn json_string(s: &str) -> String {
 /// string literals are copied byte for byte, escapes included.
 pub fn write_minified(out: &mut String, json: &str) {
     let bytes = json.as_bytes();
-    // Fast path: nothing to strip.
-    if !bytes
-        .iter()
-        .any(|b| matches!(b, b' ' | b'\n' | b'\r' | b'\t'))
-    {
-        out.push_str(json);
-        return;
-    }
     out.reserve(json.len());
-    let mut in_string = false;
-    let mut escaped = false;
+    // Copied in runs between whitespace: compact JSON is one run.
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if b == b'\\' {
-                escaped = true;
-            } else if b == b'"' {
-                in_string = false;
-            }
-            continue;
-        }
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
         match b {
-            b'"' => in_string = true,
+            // A string: skip to its closing quote (the only bytes that matter in it are `"`
+            // and `\`, and the byte after a `\` is never the end).
+            b'"' => {
+                i += 1;
+                while let Some(offset) = bytes
+                    .get(i..)
+                    .and_then(|rest| rest.iter().position(|&c| c == b'"' || c == b'\\'))
+                {
+                    i += offset;
+                    if bytes.get(i) == Some(&b'"') {
+                        break;
+                    }
+                    i += 2;
+                }
+            }
             b' ' | b'\n' | b'\r' | b'\t' => {
-                out.push_str(&json[start..i]);
+                out.push_str(json.get(start..i).unwrap_or_default());
                 start = i + 1;
             }
             _ => {}
         }
+        i += 1;
     }
-    out.push_str(&json[start..]);
+    out.push_str(json.get(start..).unwrap_or_default());
 }
 
 #[cfg(test)]
@@ -99,6 +96,66 @@ mod tests {
             "\"a\\\"b\\\\c\\nd\\u0001é\""
         );
         assert_eq!(json_string(""), "\"\"");
+    }
+
+    /// The byte-at-a-time state machine `write_minified` must agree with.
+    fn minified_slowly(json: &str) -> String {
+        let mut out = String::new();
+        let (mut in_string, mut escaped) = (false, false);
+        for c in json.chars() {
+            if in_string {
+                if escaped {
+                    escaped = false;
+                } else if c == '\\' {
+                    escaped = true;
+                } else if c == '"' {
+                    in_string = false;
+                }
+                out.push(c);
+            } else if !matches!(c, ' ' | '\n' | '\r' | '\t') {
+                in_string = c == '"';
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn minify_agrees_with_a_plain_state_machine() {
+        let pieces = [
+            "{",
+            "}",
+            "[",
+            "]",
+            ",",
+            ":",
+            " ",
+            "\n",
+            "\t",
+            "\r\n",
+            "\"a b\"",
+            "\"\\\"\"",
+            "\"x\\\\\"",
+            "\"\\\\\\\" y\"",
+            "\"é \\u00e9\"",
+            "1.5",
+            "true",
+            "null",
+            "\"\"",
+        ];
+        let mut state: u64 = 0x5eed;
+        for _ in 0..5_000 {
+            let mut json = String::new();
+            for _ in 0..12 {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                json.push_str(pieces[(state % pieces.len() as u64) as usize]);
+            }
+            let mut out = String::new();
+            write_minified(&mut out, &json);
+            assert_eq!(out, minified_slowly(&json), "{json:?}");
+        }
     }
 
     #[wasm_bindgen_test(unsupported = test)]

@@ -1,13 +1,27 @@
 //! Which subscriptions an outbound event goes to (spec §9 steps 1–3), and the main-unit
 //! expansion decision of step 2.
 //!
-//! [`SubscriptionIndex`] keeps the validated subscriptions in buckets keyed by
-//! `(resource, subject filter or none, type filter or none)`. Matching an event probes at most
-//! six buckets (event subject or none × event type or none, plus the main unit's subject ×
-//! event type or none), so its cost depends on how many subscriptions match, not on how many
-//! exist for other resources, subjects or types. Probes use borrowed `&str` keys and do not
-//! allocate; a bucket's slots carry the flags matching needs and the position of the entry
-//! (for its source filter), so no further hash look-up is made per candidate.
+//! [`SubscriptionIndex`] keeps the validated subscriptions in two kinds of buckets:
+//!
+//! - per resource filter, the subscriptions without subject filter;
+//! - per `(resource filter, subject filter)`, the subscriptions with that subject filter.
+//!
+//! Resource, type and source filters are interned: each distinct string gets a small number,
+//! shared by every subscription that names it and freed with the last one. A bucket's slots
+//! are 16 bytes (id, type filter number, source filter number, `include_subunits`), so
+//! checking a candidate's type or source filter reads no subscription and follows no pointer.
+//!
+//! Matching an event makes at most four hash look-ups, none of which allocates: its resource
+//! and type among the interned ones (a resource no validated subscription names ends it
+//! there), then the subject buckets of the event subject and of its main unit. The resource
+//! and type tables hold only distinct filters, so they stay small and in cache whatever the
+//! number of subscriptions; a resource's subscriptions without subject filter are sorted by
+//! type filter, so only those without one and those of the event type are read; a subject
+//! bucket keeps subjects of up to 46 bytes inline in its key, so finding it reads the table and
+//! no further memory. Source filters are checked without parsing the event source when it is
+//! already in normal form (as app instance URLs are), and once per distinct filter per event.
+//! The cost of an event thus depends on how many subscriptions match it, not on how many exist
+//! (up to the memory latency of a table larger than the caches: see BENCHMARKS.md).
 
 use alloc::boxed::Box;
 use alloc::format;
@@ -56,125 +70,247 @@ pub struct EventKey<'a> {
     pub main_unit_subject: Option<&'a str>,
 }
 
-/// The filters a bucket is keyed by, borrowed: what a look-up needs, without allocating.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Probe<'a> {
-    resource: &'a str,
-    subject: Option<&'a str>,
-    type_: Option<&'a str>,
+/// Distinct strings, numbered, each with a reference count and a value: equal filters share
+/// a number while any subscription holds it; the last release frees the number for reuse.
+#[derive(Debug, Clone)]
+struct Interner<V> {
+    numbers: HashMap<Box<str>, u32>,
+    items: Vec<Interned<V>>,
+    free: Vec<u32>,
 }
 
-impl<'a> Probe<'a> {
-    fn new(resource: &'a str, subject: Option<&'a str>, type_: Option<&'a str>) -> Self {
-        Probe {
-            resource,
-            subject,
-            type_,
+#[derive(Debug, Clone)]
+struct Interned<V> {
+    refs: u32,
+    /// The string, to forget it on the last release; `None` while the number is free.
+    name: Option<Box<str>>,
+    value: V,
+}
+
+impl<V> Default for Interner<V> {
+    fn default() -> Self {
+        Interner {
+            numbers: HashMap::new(),
+            items: Vec::new(),
+            free: Vec::new(),
         }
     }
+}
 
-    fn of(entry: &'a MatchEntry) -> Self {
-        Probe::new(
-            &entry.resource,
-            entry.subject.as_deref(),
-            entry.type_.as_deref(),
-        )
+impl<V: Default> Interner<V> {
+    /// The number of `name`, if any subscription holds it.
+    fn get(&self, name: &str) -> Option<u32> {
+        self.numbers.get(name).copied()
     }
-}
 
-/// The one hash of a bucket key, used by both [`Probe`] and [`BucketKey`].
-impl Hash for Probe<'_> {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.resource.hash(state);
-        self.subject.hash(state);
-        self.type_.hash(state);
-    }
-}
-
-/// The filters a bucket is keyed by, owned: resource, subject filter and type filter in one
-/// allocation, so that comparing a key during a look-up reads one string.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct BucketKey {
-    /// `resource`, then the subject filter (if any), then the type filter (if any).
-    text: Box<str>,
-    resource_len: usize,
-    /// Length of the subject filter; `None` when the bucket has no subject filter.
-    subject_len: Option<usize>,
-    has_type: bool,
-}
-
-impl BucketKey {
-    fn parts(&self) -> Probe<'_> {
-        let text = &*self.text;
-        let (resource, rest) = text
-            .split_at_checked(self.resource_len)
-            .unwrap_or((text, ""));
-        let (subject, type_) = match self.subject_len {
-            Some(len) => {
-                let (subject, type_) = rest.split_at_checked(len).unwrap_or((rest, ""));
-                (Some(subject), type_)
+    /// The number of `name`, taking one more reference; a new name gets `make()` as its value.
+    fn acquire(&mut self, name: &str, make: impl FnOnce() -> V) -> u32 {
+        if let Some(&n) = self.numbers.get(name) {
+            if let Some(item) = self.items.get_mut(n as usize) {
+                item.refs += 1;
             }
-            None => (None, rest),
+            return n;
+        }
+        let item = Interned {
+            refs: 1,
+            name: Some(name.into()),
+            value: make(),
         };
-        Probe::new(resource, subject, self.has_type.then_some(type_))
+        let n = match self.free.pop() {
+            Some(n) => {
+                if let Some(slot) = self.items.get_mut(n as usize) {
+                    *slot = item;
+                }
+                n
+            }
+            None => {
+                // More than 2^32 distinct filters cannot be held in memory anyway.
+                let n = u32::try_from(self.items.len()).unwrap_or(u32::MAX);
+                self.items.push(item);
+                n
+            }
+        };
+        self.numbers.insert(name.into(), n);
+        n
+    }
+
+    /// Drop one reference to `n`; the last one forgets the name and resets the value.
+    fn release(&mut self, n: u32) {
+        let Some(item) = self.items.get_mut(n as usize) else {
+            return;
+        };
+        item.refs = item.refs.saturating_sub(1);
+        if item.refs == 0 {
+            if let Some(name) = item.name.take() {
+                self.numbers.remove(&name);
+            }
+            item.value = V::default();
+            self.free.push(n);
+        }
+    }
+
+    fn value(&self, n: u32) -> Option<&V> {
+        self.items.get(n as usize).map(|item| &item.value)
+    }
+
+    fn value_mut(&mut self, n: u32) -> Option<&mut V> {
+        self.items.get_mut(n as usize).map(|item| &mut item.value)
+    }
+
+    /// Names in use, by number (tests).
+    #[cfg(test)]
+    fn names(&self) -> alloc::collections::BTreeMap<u32, &str> {
+        self.numbers.iter().map(|(k, &n)| (n, &**k)).collect()
     }
 }
 
-impl Hash for BucketKey {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.parts().hash(state);
-    }
+/// Longest subject filter kept inline in a subject bucket's key (`/party/{id}` and the
+/// organisation and person URNs fit).
+const INLINE_SUBJECT: usize = 46;
+
+/// A subject filter: inline up to [`INLINE_SUBJECT`] bytes (zero-padded), else on the heap.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Subject {
+    Inline {
+        len: u8,
+        bytes: [u8; INLINE_SUBJECT],
+    },
+    Heap(Box<str>),
 }
 
-impl Equivalent<BucketKey> for Probe<'_> {
-    fn equivalent(&self, key: &BucketKey) -> bool {
-        // Lengths first: they are in the table, the text is behind a pointer.
-        key.resource_len == self.resource.len()
-            && key.subject_len == self.subject.map(str::len)
-            && key.has_type == self.type_.is_some()
-            && key.parts() == *self
+impl Subject {
+    fn new(s: &str) -> Self {
+        match u8::try_from(s.len()) {
+            Ok(len) if s.len() <= INLINE_SUBJECT => {
+                let mut bytes = [0; INLINE_SUBJECT];
+                bytes[..s.len()].copy_from_slice(s.as_bytes());
+                Subject::Inline { len, bytes }
+            }
+            _ => Subject::Heap(s.into()),
+        }
     }
-}
 
-impl From<&Probe<'_>> for BucketKey {
-    fn from(probe: &Probe<'_>) -> Self {
-        let subject = probe.subject.unwrap_or("");
-        let type_ = probe.type_.unwrap_or("");
-        let mut text = String::with_capacity(probe.resource.len() + subject.len() + type_.len());
-        text.push_str(probe.resource);
-        text.push_str(subject);
-        text.push_str(type_);
-        BucketKey {
-            text: text.into_boxed_str(),
-            resource_len: probe.resource.len(),
-            subject_len: probe.subject.map(str::len),
-            has_type: probe.type_.is_some(),
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            Subject::Inline { len, bytes } => bytes.get(..usize::from(*len)).unwrap_or(bytes),
+            Subject::Heap(s) => s.as_bytes(),
         }
     }
 }
 
-/// One validated subscription in a bucket: what matching needs, and where its entry is.
+/// The key of a subject bucket: resource filter number and subject filter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct SubjectKey {
+    resource: u32,
+    subject: Subject,
+}
+
+/// A subject bucket's key, borrowed: what a look-up needs, without allocating.
+#[derive(Debug, Clone, Copy)]
+struct SubjectProbe<'a> {
+    resource: u32,
+    subject: &'a str,
+}
+
+/// The one hash of a subject bucket key, for [`SubjectKey`] and [`SubjectProbe`] alike.
+fn hash_subject_key<H: Hasher>(state: &mut H, resource: u32, subject: &[u8]) {
+    state.write_u32(resource);
+    state.write(subject);
+    state.write_u8(0xff);
+}
+
+impl Hash for SubjectKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        hash_subject_key(state, self.resource, self.subject.as_bytes());
+    }
+}
+
+impl Hash for SubjectProbe<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        hash_subject_key(state, self.resource, self.subject.as_bytes());
+    }
+}
+
+impl Equivalent<SubjectKey> for SubjectProbe<'_> {
+    fn equivalent(&self, key: &SubjectKey) -> bool {
+        key.resource == self.resource && key.subject.as_bytes() == self.subject.as_bytes()
+    }
+}
+
+impl From<&SubjectProbe<'_>> for SubjectKey {
+    fn from(probe: &SubjectProbe<'_>) -> Self {
+        SubjectKey {
+            resource: probe.resource,
+            subject: Subject::new(probe.subject),
+        }
+    }
+}
+
+/// One validated subscription in a bucket: what matching needs, in 16 bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Slot {
     id: SubscriptionId,
-    /// Index of the entry in [`SubscriptionIndex::entries`].
-    pos: usize,
-    include_subunits: bool,
-    has_source_filter: bool,
+    /// Type filter number + 1; 0 when the subscription has no type filter.
+    type_: u32,
+    /// (Source filter number + 1, or 0 when it has none) << 1 | `include_subunits`.
+    bits: u32,
 }
 
 impl Slot {
-    fn of(entry: &MatchEntry, pos: usize) -> Self {
+    fn new(id: SubscriptionId, type_: u32, source_filter: u32, include_subunits: bool) -> Self {
         Slot {
-            id: entry.id,
-            pos,
-            include_subunits: entry.include_subunits,
-            has_source_filter: entry.source_filter.is_some(),
+            id,
+            type_,
+            bits: source_filter << 1 | u32::from(include_subunits),
+        }
+    }
+
+    /// Source filter number + 1; 0 when the subscription has none.
+    fn source_filter(self) -> u32 {
+        self.bits >> 1
+    }
+
+    fn include_subunits(self) -> bool {
+        self.bits & 1 == 1
+    }
+}
+
+/// How the slots of a bucket are sorted: by id ([`Slots`]), or by type filter number, then
+/// id (a resource's slots without subject filter).
+type SortKey = fn(&Slot) -> (u32, SubscriptionId);
+
+fn by_id(slot: &Slot) -> (u32, SubscriptionId) {
+    (0, slot.id)
+}
+
+fn by_type_and_id(slot: &Slot) -> (u32, SubscriptionId) {
+    (slot.type_, slot.id)
+}
+
+/// Put `slot` into `slots` (sorted by `key`), returning the slot with the same key it replaces.
+fn insert_sorted(slots: &mut Vec<Slot>, slot: Slot, key: SortKey) -> Option<Slot> {
+    match slots.binary_search_by_key(&key(&slot), key) {
+        Ok(i) => slots
+            .get_mut(i)
+            .map(|existing| core::mem::replace(existing, slot)),
+        Err(i) => {
+            slots.insert(i, slot);
+            None
         }
     }
 }
 
-/// The slots of one bucket, sorted by id. Most buckets hold one subscription, kept inline in
+/// Take the slot with key `wanted` out of `slots` (sorted by `key`).
+fn remove_sorted(
+    slots: &mut Vec<Slot>,
+    wanted: (u32, SubscriptionId),
+    key: SortKey,
+) -> Option<Slot> {
+    let i = slots.binary_search_by_key(&wanted, key).ok()?;
+    Some(slots.remove(i))
+}
+
+/// The slots of one subject bucket, sorted by id. Most hold one subscription, kept inline in
 /// the table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Slots {
@@ -191,10 +327,10 @@ impl Slots {
         }
     }
 
-    /// Add `slot`, replacing one with the same id.
-    fn insert(&mut self, slot: Slot) {
+    /// Add `slot`, returning the slot with the same id it replaces.
+    fn insert(&mut self, slot: Slot) -> Option<Slot> {
         match self {
-            Slots::One(one) if one.id == slot.id => *one = slot,
+            Slots::One(one) if one.id == slot.id => Some(core::mem::replace(one, slot)),
             Slots::One(one) => {
                 let pair = if one.id < slot.id {
                     vec![*one, slot]
@@ -202,44 +338,292 @@ impl Slots {
                     vec![slot, *one]
                 };
                 *self = Slots::Many(pair);
+                None
             }
-            Slots::Many(slots) => match slots.binary_search_by_key(&slot.id, |s| s.id) {
-                Ok(i) => {
-                    if let Some(existing) = slots.get_mut(i) {
-                        *existing = slot;
-                    }
-                }
-                Err(i) => slots.insert(i, slot),
-            },
+            Slots::Many(slots) => insert_sorted(slots, slot, by_id),
         }
     }
 
-    /// The slot of `id`.
-    fn get_mut(&mut self, id: SubscriptionId) -> Option<&mut Slot> {
+    /// Remove the slot of `id`: (the removed slot, true when none is left).
+    fn remove(&mut self, id: SubscriptionId) -> (Option<Slot>, bool) {
         match self {
-            Slots::One(one) => (one.id == id).then_some(one),
+            Slots::One(one) if one.id == id => (Some(*one), true),
+            Slots::One(_) => (None, false),
             Slots::Many(slots) => {
-                let i = slots.binary_search_by_key(&id, |s| s.id).ok()?;
-                slots.get_mut(i)
-            }
-        }
-    }
-
-    /// Remove the slot of `id`; true when none is left.
-    fn remove(&mut self, id: SubscriptionId) -> bool {
-        match self {
-            Slots::One(one) => one.id == id,
-            Slots::Many(slots) => {
-                if let Ok(i) = slots.binary_search_by_key(&id, |s| s.id) {
-                    slots.remove(i);
-                }
+                let removed = remove_sorted(slots, (0, id), by_id);
                 match slots.as_slice() {
-                    [] => return true,
+                    [] => return (removed, true),
                     [one] => *self = Slots::One(*one),
                     _ => {}
                 }
-                false
+                (removed, false)
             }
+        }
+    }
+}
+
+/// The validated subscriptions, bucketed for matching.
+#[derive(Debug, Clone, Default)]
+struct Buckets {
+    /// Resource filters; each one's value holds its subscriptions without subject filter,
+    /// sorted by type filter number (those without type filter first), then id. A reference
+    /// per validated subscription naming it.
+    resources: Interner<Vec<Slot>>,
+    /// Type filters; a reference per validated subscription naming it.
+    types: Interner<()>,
+    /// Source filters by their text; a reference per validated subscription naming it.
+    source_filters: Interner<Option<AbsoluteUri>>,
+    /// (resource filter number, subject filter) → slots; no empty buckets.
+    subjects: HashMap<SubjectKey, Slots>,
+}
+
+impl Buckets {
+    /// Put a validated `entry` into its bucket (replacing a slot with the same id).
+    fn link(&mut self, entry: &MatchEntry) {
+        let resource = self.resources.acquire(&entry.resource, Vec::new);
+        let type_ = entry
+            .type_
+            .as_deref()
+            .map_or(0, |t| self.types.acquire(t, || ()).saturating_add(1));
+        let source_filter = entry.source_filter.as_ref().map_or(0, |f| {
+            self.source_filters
+                .acquire(f.as_str(), || Some(f.clone()))
+                .saturating_add(1)
+        });
+        let slot = Slot::new(entry.id, type_, source_filter, entry.include_subunits);
+        let replaced = match entry.subject.as_deref() {
+            None => self
+                .resources
+                .value_mut(resource)
+                .and_then(|slots| insert_sorted(slots, slot, by_type_and_id)),
+            Some(subject) => match self.subjects.entry_ref(&SubjectProbe { resource, subject }) {
+                EntryRef::Occupied(mut occupied) => occupied.get_mut().insert(slot),
+                EntryRef::Vacant(vacant) => {
+                    vacant.insert(Slots::One(slot));
+                    None
+                }
+            },
+        };
+        if let Some(old) = replaced {
+            self.release(resource, old);
+        }
+    }
+
+    /// Take `entry` out of its bucket, dropping the bucket when it is left empty and the
+    /// filters no other subscription names.
+    fn unlink(&mut self, entry: &MatchEntry) {
+        let Some(resource) = self.resources.get(&entry.resource) else {
+            return;
+        };
+        let removed = match entry.subject.as_deref() {
+            None => {
+                let type_ = match entry.type_.as_deref() {
+                    None => 0,
+                    Some(t) => self.types.get(t).map_or(u32::MAX, |t| t.saturating_add(1)),
+                };
+                self.resources
+                    .value_mut(resource)
+                    .and_then(|slots| remove_sorted(slots, (type_, entry.id), by_type_and_id))
+            }
+            Some(subject) => {
+                let probe = SubjectProbe { resource, subject };
+                let (removed, empty) = match self.subjects.get_mut(&probe) {
+                    Some(slots) => slots.remove(entry.id),
+                    None => (None, false),
+                };
+                if empty {
+                    self.subjects.remove(&probe);
+                }
+                removed
+            }
+        };
+        if let Some(slot) = removed {
+            self.release(resource, slot);
+        }
+    }
+
+    /// Drop the references a slot of `resource` held.
+    fn release(&mut self, resource: u32, slot: Slot) {
+        self.resources.release(resource);
+        if let Some(t) = slot.type_.checked_sub(1) {
+            self.types.release(t);
+        }
+        if let Some(f) = slot.source_filter().checked_sub(1) {
+            self.source_filters.release(f);
+        }
+    }
+}
+
+/// An event source whose parse would give it back unchanged, split into the parts
+/// [`AbsoluteUri::is_base_of`] compares: `scheme://host/path` with a lower-case scheme and
+/// host, no userinfo, port, query or fragment, and a path without `.` or `..` segments, `\`,
+/// `%` or any character .NET escapes. App instance URLs are of this form; comparing them with
+/// source filters then needs no [`AbsoluteUri::parse`] (which builds a normalised copy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct PlainSource<'a> {
+    scheme: &'a str,
+    host: &'a str,
+    path: &'a str,
+}
+
+/// Byte classes of a plain source, one table lookup per byte.
+const SCHEME: u8 = 1;
+const HOST: u8 = 2;
+const PATH: u8 = 4;
+const PLAIN_BYTES: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        let lower_or_digit = c.is_ascii_lowercase() || c.is_ascii_digit();
+        let mut class = 0;
+        if lower_or_digit || matches!(c, b'+' | b'-' | b'.') {
+            class |= SCHEME;
+        }
+        if lower_or_digit || matches!(c, b'.' | b'-' | b'_' | b'~') {
+            class |= HOST;
+        }
+        // Printable ASCII that parsing neither escapes nor reads as a delimiter.
+        if matches!(c, b'!'..=b'~')
+            && !matches!(
+                c,
+                b'"' | b'<' | b'>' | b'\\' | b'^' | b'`' | b'{' | b'|' | b'}' | b'%' | b'?' | b'#'
+            )
+        {
+            class |= PATH;
+        }
+        table[b] = class;
+        b += 1;
+    }
+    table
+};
+
+fn is(byte: u8, class: u8) -> bool {
+    PLAIN_BYTES[usize::from(byte)] & class != 0
+}
+
+impl<'a> PlainSource<'a> {
+    /// `source` in parts, if it is plain; `None` means "parse it". One pass over the bytes.
+    fn of(source: &'a str) -> Option<Self> {
+        let bytes = source.as_bytes();
+        let scheme_len = bytes.iter().position(|&b| !is(b, SCHEME))?;
+        let rest = bytes.get(scheme_len..)?;
+        let first_ok = bytes.first().is_some_and(u8::is_ascii_lowercase);
+        if scheme_len == 0 || !first_ok || !rest.starts_with(b"://") {
+            return None;
+        }
+        let after_scheme = rest.get(3..)?;
+        let host_len = after_scheme.iter().position(|&b| !is(b, HOST))?;
+        if host_len == 0 || after_scheme.get(host_len) != Some(&b'/') {
+            return None;
+        }
+        // A `.` right after a `/` may start a `.` or `..` segment: look closer then.
+        let mut previous = 0;
+        let mut dot_after_slash = false;
+        for &b in after_scheme.get(host_len..)? {
+            if !is(b, PATH) {
+                return None;
+            }
+            dot_after_slash |= previous == b'/' && b == b'.';
+            previous = b;
+        }
+        let (scheme, rest) = source.split_at_checked(scheme_len)?;
+        let (host, path) = rest.get(3..)?.split_at_checked(host_len)?;
+        if dot_after_slash
+            && path
+                .split('/')
+                .any(|segment| segment == "." || segment == "..")
+        {
+            return None;
+        }
+        Some(PlainSource { scheme, host, path })
+    }
+
+    /// [`AbsoluteUri::is_base_of`] of `filter` and this source parsed.
+    fn is_based_on(&self, filter: &AbsoluteUri) -> bool {
+        let path = filter.path();
+        let base = path.rfind('/').map_or("/", |i| &path[..=i]);
+        filter.scheme() == self.scheme
+            && filter.host() == self.host
+            && filter.port().is_none()
+            && self.path.starts_with(base)
+    }
+}
+
+/// An event source as far as matching has needed it.
+enum Source<'e> {
+    /// Not looked at yet.
+    Unread(&'e str),
+    Plain(PlainSource<'e>),
+    /// Parsed; `None` when it is not an absolute URI (no source filter passes then).
+    Parsed(Option<AbsoluteUri>),
+}
+
+impl Source<'_> {
+    /// Whether `filter` is a base of the source, as [`AbsoluteUri::is_base_of_str`] decides;
+    /// the source is examined (and parsed, if it is not plain) at most once per event.
+    fn passes(&mut self, filter: &AbsoluteUri) -> bool {
+        if let Source::Unread(source) = *self {
+            let source = source.trim_matches(|c: char| c.is_ascii_whitespace());
+            *self = match PlainSource::of(source) {
+                Some(plain) => Source::Plain(plain),
+                None => Source::Parsed(AbsoluteUri::parse(source).ok()),
+            };
+        }
+        match self {
+            Source::Plain(plain) => plain.is_based_on(filter),
+            Source::Parsed(Some(uri)) => filter.is_base_of(uri),
+            Source::Parsed(None) | Source::Unread(_) => false,
+        }
+    }
+}
+
+/// What one event is matched with: its type's number and its source.
+struct Candidates<'a, 'e> {
+    buckets: &'a Buckets,
+    /// Type filter number + 1 of the event type; 0 when no subscription names it.
+    type_: u32,
+    /// `None` when the event has no source (source filters are then not applied).
+    source: Option<Source<'e>>,
+    /// The last source filter checked and its outcome: a resource's subscriptions tend to
+    /// share one (their app's URL).
+    last_filter: Option<(u32, bool)>,
+    sorted: bool,
+}
+
+impl Candidates<'_, '_> {
+    /// Add the slots that pass the type and source filters (and have `include_subunits`, when
+    /// `subunits_only`) to `out`.
+    fn add(&mut self, slots: &[Slot], subunits_only: bool, out: &mut Vec<SubscriptionId>) {
+        for &slot in slots {
+            if slot.type_ != 0 && slot.type_ != self.type_ {
+                continue;
+            }
+            if subunits_only && !slot.include_subunits() {
+                continue;
+            }
+            if let (Some(filter), Some(source)) =
+                (slot.source_filter().checked_sub(1), self.source.as_mut())
+            {
+                let passes = match self.last_filter {
+                    Some((last, passes)) if last == filter => passes,
+                    _ => {
+                        let passes = match self.buckets.source_filters.value(filter) {
+                            Some(Some(uri)) => source.passes(uri),
+                            _ => true,
+                        };
+                        self.last_filter = Some((filter, passes));
+                        passes
+                    }
+                };
+                if !passes {
+                    continue;
+                }
+            }
+            if out.last().is_some_and(|&last| last >= slot.id) {
+                self.sorted = false;
+            }
+            out.push(slot.id);
         }
     }
 }
@@ -251,8 +635,8 @@ pub struct SubscriptionIndex {
     entries: Vec<MatchEntry>,
     /// Entry id → index in `entries`.
     positions: HashMap<SubscriptionId, usize>,
-    /// Validated entries only: (resource, subject filter, type filter) → slots; no empty buckets.
-    buckets: HashMap<BucketKey, Slots>,
+    /// The validated entries, for matching.
+    buckets: Buckets,
 }
 
 impl SubscriptionIndex {
@@ -267,21 +651,20 @@ impl SubscriptionIndex {
         let existing = self
             .positions
             .get(&entry.id)
-            .and_then(|&pos| Some((pos, self.entries.get_mut(pos)?)));
-        if let Some((pos, old)) = existing {
+            .and_then(|&pos| self.entries.get_mut(pos));
+        if let Some(old) = existing {
             if old.validated {
-                unlink(&mut self.buckets, old);
+                self.buckets.unlink(old);
             }
             if entry.validated {
-                link(&mut self.buckets, &entry, pos);
+                self.buckets.link(&entry);
             }
             *old = entry;
         } else {
-            let pos = self.entries.len();
             if entry.validated {
-                link(&mut self.buckets, &entry, pos);
+                self.buckets.link(&entry);
             }
-            self.positions.insert(entry.id, pos);
+            self.positions.insert(entry.id, self.entries.len());
             self.entries.push(entry);
         }
     }
@@ -294,20 +677,11 @@ impl SubscriptionIndex {
         }
         let entry = self.entries.swap_remove(pos);
         if entry.validated {
-            unlink(&mut self.buckets, &entry);
+            self.buckets.unlink(&entry);
         }
         // The last entry moved into `pos`.
         if let Some(moved) = self.entries.get(pos) {
             self.positions.insert(moved.id, pos);
-            if moved.validated {
-                let slot = self
-                    .buckets
-                    .get_mut(&Probe::of(moved))
-                    .and_then(|slots| slots.get_mut(moved.id));
-                if let Some(slot) = slot {
-                    slot.pos = pos;
-                }
-            }
         }
         Some(entry)
     }
@@ -323,9 +697,9 @@ impl SubscriptionIndex {
         if entry.validated != validated {
             entry.validated = validated;
             if validated {
-                link(&mut self.buckets, entry, pos);
+                self.buckets.link(entry);
             } else {
-                unlink(&mut self.buckets, entry);
+                self.buckets.unlink(entry);
             }
         }
         true
@@ -359,94 +733,98 @@ impl SubscriptionIndex {
     /// `include_subunits` are added. Then, if the event has a source, entries whose source
     /// filter is not a base of it ([`AbsoluteUri::is_base_of_str`]) are dropped.
     ///
-    /// At most six hash look-ups. Allocates
-    /// nothing beyond growing `out`, except one parse of the event source when a candidate
-    /// has a source filter.
+    /// At most four hash look-ups. Allocates nothing beyond growing `out`, except one parse
+    /// of the event source when a candidate has a source filter and the source is not in
+    /// normal form.
     pub fn matches(&self, event: &EventKey<'_>, out: &mut Vec<SubscriptionId>) {
         out.clear();
-        let resource = event.resource;
-        let type_ = Some(event.type_);
-        let subject = event.subject;
-        // A main unit equal to the event subject adds nothing the direct probes do not find.
-        let main = event.main_unit_subject.filter(|m| subject != Some(*m));
-        // (bucket, only entries with include_subunits); each probe names a different bucket.
-        let probes = [
-            subject.map(|s| (Probe::new(resource, Some(s), type_), false)),
-            subject.map(|s| (Probe::new(resource, Some(s), None), false)),
-            Some((Probe::new(resource, None, type_), false)),
-            Some((Probe::new(resource, None, None), false)),
-            main.map(|m| (Probe::new(resource, Some(m), type_), true)),
-            main.map(|m| (Probe::new(resource, Some(m), None), true)),
-        ];
-        // The event source, parsed on first need: `Some(None)` when it is not an absolute URI.
-        let mut parsed_source: Option<Option<AbsoluteUri>> = None;
-        let mut sorted = true;
-        for (key, subunits_only) in probes.into_iter().flatten() {
-            let Some(slots) = self.buckets.get(&key) else {
-                continue;
-            };
-            for slot in slots.as_slice() {
-                if subunits_only && !slot.include_subunits {
-                    continue;
-                }
-                if slot.has_source_filter {
-                    if let Some(source) = event.source {
-                        if !self.source_passes(slot.pos, source, &mut parsed_source) {
-                            continue;
-                        }
-                    }
-                }
-                if out.last().is_some_and(|&last| last >= slot.id) {
-                    sorted = false;
-                }
-                out.push(slot.id);
+        let buckets = &self.buckets;
+        let Some(resource) = buckets.resources.get(event.resource) else {
+            return;
+        };
+        let mut candidates = Candidates {
+            buckets,
+            type_: buckets.types.get(event.type_).map_or(0, |t| t + 1),
+            source: event.source.map(Source::Unread),
+            last_filter: None,
+            sorted: true,
+        };
+        if let Some(slots) = buckets.resources.value(resource) {
+            // Without type filter first, then by type filter: two ranges to read.
+            let any_type = slots.partition_point(|s| s.type_ == 0);
+            let (untyped, typed) = slots.split_at(any_type);
+            candidates.add(untyped, false, out);
+            if candidates.type_ != 0 {
+                let start = typed.partition_point(|s| s.type_ < candidates.type_);
+                let typed = typed.get(start..).unwrap_or_default();
+                let len = typed.partition_point(|s| s.type_ == candidates.type_);
+                candidates.add(typed.get(..len).unwrap_or_default(), false, out);
             }
         }
-        if !sorted {
+        let subject = event.subject;
+        // A main unit equal to the event subject adds nothing the direct look-up does not find.
+        let main = event.main_unit_subject.filter(|m| subject != Some(*m));
+        for (subject, subunits_only) in [(subject, false), (main, true)] {
+            let Some(subject) = subject else {
+                continue;
+            };
+            if let Some(slots) = buckets.subjects.get(&SubjectProbe { resource, subject }) {
+                candidates.add(slots.as_slice(), subunits_only, out);
+            }
+        }
+        if !candidates.sorted {
             out.sort_unstable();
             out.dedup();
         }
     }
 
-    /// Whether the source filter (if any) of the entry at `pos` is a base of `source`, as
-    /// [`AbsoluteUri::is_base_of_str`] decides, parsing `source` at most once per event.
-    fn source_passes(
+    /// The buckets as (resource, subject filter, type filter) → ids, resolved back to names
+    /// (tests).
+    #[cfg(test)]
+    #[allow(clippy::type_complexity)]
+    fn bucket_view(
         &self,
-        pos: usize,
-        source: &str,
-        parsed: &mut Option<Option<AbsoluteUri>>,
-    ) -> bool {
-        let Some(filter) = self.entries.get(pos).and_then(|e| e.source_filter.as_ref()) else {
-            return true;
+    ) -> alloc::collections::BTreeMap<(String, Option<String>, Option<String>), Vec<SubscriptionId>>
+    {
+        let b = &self.buckets;
+        let resources = b.resources.names();
+        let types = b.types.names();
+        let type_name = |slot: &Slot| {
+            slot.type_
+                .checked_sub(1)
+                .map(|t| types.get(&t).copied().unwrap_or("?").to_string())
         };
-        let source = parsed.get_or_insert_with(|| {
-            AbsoluteUri::parse(source.trim_matches(|c: char| c.is_ascii_whitespace())).ok()
-        });
-        match source {
-            Some(uri) => filter.is_base_of(uri),
-            None => false,
+        let mut view = alloc::collections::BTreeMap::new();
+        let mut add = |resource: &str, subject: Option<String>, slots: &[Slot]| {
+            for slot in slots {
+                view.entry((resource.to_string(), subject.clone(), type_name(slot)))
+                    .or_insert_with(Vec::new)
+                    .push(slot.id);
+            }
+        };
+        for (&n, &name) in &resources {
+            if let Some(slots) = b.resources.value(n) {
+                add(name, None, slots);
+            }
         }
+        for (key, slots) in &b.subjects {
+            assert!(!slots.as_slice().is_empty(), "empty subject bucket");
+            let resource = resources.get(&key.resource).copied().unwrap_or("?");
+            let subject = String::from_utf8_lossy(key.subject.as_bytes()).into_owned();
+            add(resource, Some(subject), slots.as_slice());
+        }
+        view
     }
-}
 
-/// Put a validated `entry`, stored at `pos`, into its bucket (replacing a slot with the same id).
-fn link(buckets: &mut HashMap<BucketKey, Slots>, entry: &MatchEntry, pos: usize) {
-    let slot = Slot::of(entry, pos);
-    match buckets.entry_ref(&Probe::of(entry)) {
-        EntryRef::Occupied(mut occupied) => occupied.get_mut().insert(slot),
-        EntryRef::Vacant(vacant) => {
-            vacant.insert(Slots::One(slot));
-        }
-    }
-}
-
-/// Take `entry` out of its bucket, dropping the bucket when it is left empty.
-fn unlink(buckets: &mut HashMap<BucketKey, Slots>, entry: &MatchEntry) {
-    let key = Probe::of(entry);
-    if let Some(slots) = buckets.get_mut(&key) {
-        if slots.remove(entry.id) {
-            buckets.remove(&key);
-        }
+    /// Interned (resources, types, source filters) in use (tests).
+    #[cfg(test)]
+    fn interned(&self) -> (usize, usize, usize) {
+        let b = &self.buckets;
+        (
+            b.resources.numbers.len(),
+            b.types.numbers.len(),
+            b.source_filters.numbers.len(),
+        )
     }
 }
 
@@ -871,11 +1249,13 @@ mod tests {
         }
         // Moving out of a bucket leaves no empty buckets or resources behind.
         index.upsert(moved);
-        assert_eq!(index.buckets.len(), 2);
+        assert_eq!(index.bucket_view().len(), 2);
         index.upsert(entry(1, RES, None, None));
-        assert_eq!(index.buckets.len(), 1);
-        let bucket = index.buckets.get(&Probe::new(RES, None, None));
-        assert_eq!(bucket.map(Slots::as_slice).map(<[Slot]>::len), Some(2));
+        assert_eq!(index.bucket_view().len(), 1);
+        let view = index.bucket_view();
+        let bucket = view.get(&(RES.to_string(), None, None));
+        assert_eq!(bucket.map(Vec::len), Some(2));
+        assert_eq!(index.interned(), (1, 0, 0));
         assert_eq!(run(&index, &p1), [1, 2]);
     }
 
@@ -911,7 +1291,8 @@ mod tests {
             assert_eq!(index.is_empty(), len == 0, "is_empty after {id}");
             assert_eq!(run(&index, &ev), expected, "matches after {id}");
         }
-        assert!(index.buckets.is_empty());
+        assert!(index.bucket_view().is_empty());
+        assert_eq!(index.interned(), (0, 0, 0));
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
@@ -1103,6 +1484,24 @@ mod tests {
             }
             assert_eq!(index.len(), model.len(), "step {step}");
             let all: Vec<MatchEntry> = model.values().cloned().collect();
+            // The interned filters are exactly those of the validated entries.
+            let validated = || all.iter().filter(|e| e.validated);
+            let distinct = |names: Vec<&str>| {
+                names
+                    .into_iter()
+                    .collect::<alloc::collections::BTreeSet<_>>()
+                    .len()
+            };
+            let expected = (
+                distinct(validated().map(|e| e.resource.as_str()).collect()),
+                distinct(validated().filter_map(|e| e.type_.as_deref()).collect()),
+                distinct(
+                    validated()
+                        .filter_map(|e| e.source_filter.as_ref().map(AbsoluteUri::as_str))
+                        .collect(),
+                ),
+            );
+            assert_eq!(index.interned(), expected, "step {step}");
             for e in &all {
                 assert_eq!(index.get(e.id), Some(e), "step {step}");
             }
@@ -1125,6 +1524,102 @@ mod tests {
             }
         }
         assert_eq!(checks, 600 * 2 * 4 * 2 * 2);
+    }
+
+    #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
+    fn plain_sources_decide_as_a_parse_would() {
+        let filters = [
+            "https://ttd.apps.altinn.no/ttd/app",
+            "https://ttd.apps.altinn.no/ttd/app/",
+            "https://ttd.apps.altinn.no",
+            "http://ttd.apps.altinn.no/ttd/",
+            "https://ttd.apps.altinn.no:8443/ttd/app",
+            "https://user@ttd.apps.altinn.no/ttd/app",
+            "HTTPS://TTD.apps.altinn.no:443/ttd/a%20b/c",
+            "https://ttd.apps.altinn.no/ttd/../ttd/app/x",
+            "ftp://h/a/",
+            "x-y+z.1://h/",
+        ];
+        // (source, plain)
+        let sources: &[(&str, bool)] = &[
+            (
+                "https://ttd.apps.altinn.no/ttd/app/instances/1337/0b5a3b8e",
+                true,
+            ),
+            ("https://ttd.apps.altinn.no/ttd/app", true),
+            ("https://ttd.apps.altinn.no/", true),
+            ("https://ttd.apps.altinn.no/ttd//app/", true),
+            ("https://ttd.apps.altinn.no/ttd/a.b/..c/.d/", true),
+            ("http://ttd.apps.altinn.no/ttd/x", true),
+            ("x-y+z.1://h/q", true),
+            ("ftp://h/a/b", true),
+            ("https://ttd.apps.altinn.no", false),
+            ("https://TTD.apps.altinn.no/ttd/app/1", false),
+            ("HTTPS://ttd.apps.altinn.no/ttd/app/1", false),
+            ("https://ttd.apps.altinn.no:443/ttd/app/1", false),
+            ("https://ttd.apps.altinn.no:8443/ttd/app/1", false),
+            ("https://user@ttd.apps.altinn.no/ttd/app/1", false),
+            ("https://ttd.apps.altinn.no/ttd/app/1?x=1", false),
+            ("https://ttd.apps.altinn.no/ttd/app/1#f", false),
+            ("https://ttd.apps.altinn.no/ttd/./app/1", false),
+            ("https://ttd.apps.altinn.no/ttd/x/../app/1", false),
+            ("https://ttd.apps.altinn.no/ttd/app/..", false),
+            ("https://ttd.apps.altinn.no/ttd\\app/1", false),
+            ("https://ttd.apps.altinn.no/ttd/a%20b/c/1", false),
+            ("https://ttd.apps.altinn.no/ttd/a%zz", false),
+            ("https://ttd.apps.altinn.no/ttd/å/1", false),
+            ("https://ttd.apps.altinn.no/ttd/a{b}/1", false),
+            ("https://ttd.apps.altinn.no/ttd/a b", false),
+            ("https://[::1]/ttd/app/1", false),
+            ("https:///ttd/app/1", false),
+            ("1https://h/x", false),
+            ("https:/h/x", false),
+            ("urn:altinn:resource:x", false),
+            ("/party/1", false),
+            ("", false),
+        ];
+        for (source, plain) in sources {
+            assert_eq!(PlainSource::of(source).is_some(), *plain, "{source}");
+            if *plain {
+                // What makes the shortcut exact: a plain source parses to itself.
+                assert_eq!(uri(source).as_str(), *source);
+            }
+            for filter in filters {
+                let filter = uri(filter);
+                assert_eq!(
+                    Source::Unread(source).passes(&filter),
+                    filter.is_base_of_str(source),
+                    "{filter} {source}"
+                );
+            }
+        }
+        // Random strings over the characters that matter agree too.
+        let alphabet = b"hHtps:/.a-_~1@?#%\\ []{}8";
+        let mut state: u64 = 0x5eed;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            usize::try_from(state % n as u64).unwrap_or(0)
+        };
+        let filter = uri("https://h/a/");
+        let (mut plain, mut passed) = (0, 0);
+        for _ in 0..20_000 {
+            let len = next(12);
+            let tail: String = (0..len)
+                .map(|_| char::from(alphabet[next(alphabet.len())]))
+                .collect();
+            let head = ["https://h", "https://h/a", "https://h/a/"][next(3)];
+            let source = format!("{head}{tail}");
+            if PlainSource::of(&source).is_some() {
+                assert_eq!(uri(&source).as_str(), source);
+                plain += 1;
+            }
+            let passes = Source::Unread(&source).passes(&filter);
+            assert_eq!(passes, filter.is_base_of_str(&source), "{source}");
+            passed += usize::from(passes);
+        }
+        assert!(plain > 200 && passed > 20, "{plain} plain, {passed} passed");
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test(unsupported = test)]
