@@ -574,6 +574,12 @@ pub fn source_path_part_count(source: &str) -> Option<usize> {
     Some(uri.path_segments().count())
 }
 
+/// True for an app instance URL `https://{host}/{org}/{app}/instances/{party}/{guid}`: a path of
+/// exactly 6 parts. Only such events can be returned by the app-event read APIs (spec §6.6).
+pub fn is_instance_source(source: &str) -> bool {
+    source_path_part_count(source) == Some(6)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -217,6 +217,36 @@ fn main() -> ExitCode {
         );
     });
 
+    // The worker keeps tokens whose signature verified (per isolate); their lifetime must still
+    // be checked on every use.
+    suite.test("a_token_verified_before_still_expires", |ctx| async move {
+        let c = ctx.client();
+        let id = unique("exp");
+        put_policy(&c, &id, json!({"owner": "ttd"})).await;
+        let token = TokenSpec::org("ttd").scope(PUBLISH).expires_in(4).mint();
+        let platform = TokenSpec::platform("platform", "events")
+            .expires_in(4)
+            .mint();
+        let path = format!("/events/api/v1/admin/resources/{id}");
+        publish_ok(&c, &token, &event("e1", &resource_urn(&id))).await;
+        publish_ok(&c, &token, &event("e2", &resource_urn(&id))).await;
+        assert_eq!(
+            c.get(&path).platform_token(&platform).send().await.status,
+            200
+        );
+        assert_eq!(
+            c.get(&path).platform_token(&platform).send().await.status,
+            200
+        );
+        // `exp` is checked with zero skew at one-second resolution.
+        tokio::time::sleep(std::time::Duration::from_secs(6)).await;
+        assert_empty(
+            &publish(&c, &token, &event("e3", &resource_urn(&id))).await,
+            401,
+        );
+        assert_empty(&c.get(&path).platform_token(&platform).send().await, 401);
+    });
+
     suite.test("read_statuses_and_messages_in_order", |ctx| async move {
         let c = ctx.client();
         let id = unique("read");

@@ -4,7 +4,7 @@
 //! kept per isolate and reused while the raw values are unchanged. A malformed setting is
 //! an error naming it (answered as a 500 problem); it never falls back silently.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use events_core::token::{IssuerKeys, Jwks};
@@ -58,6 +58,14 @@ type Cached = (Vec<Option<String>>, Rc<Config>);
 
 thread_local! {
     static CACHE: RefCell<Option<Cached>> = const { RefCell::new(None) };
+    /// Bumped each time the settings are (re-)parsed, so anything derived from a
+    /// configuration (verified tokens) can tell it is stale.
+    static GENERATION: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Which parse of the settings [`load`] last returned in this isolate.
+pub fn generation() -> u64 {
+    GENERATION.with(Cell::get)
 }
 
 /// Read one setting. Empty means unset. `[vars]` given as a TOML table arrive as objects;
@@ -90,6 +98,7 @@ pub fn load(env: &Env) -> Result<Rc<Config>, ApiError> {
         return Ok(cfg);
     }
     let cfg = Rc::new(parse(&values)?);
+    GENERATION.with(|g| g.set(g.get() + 1));
     CACHE.with(|c| *c.borrow_mut() = Some((values, cfg.clone())));
     Ok(cfg)
 }

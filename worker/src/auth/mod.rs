@@ -4,11 +4,14 @@
 mod openid;
 mod webcrypto;
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use events_core::identity::Claims;
 use events_core::token::{self, Jwks, TokenError, UnverifiedToken};
 use worker::{Env, Request};
 
-use crate::config::{AltinnKeys, Config};
+use crate::config::{self, AltinnKeys, Config};
 
 /// A caller authenticated by an Altinn token.
 #[derive(Clone, Debug)]
@@ -60,7 +63,65 @@ async fn verify_with(jwks: &Jwks, t: &UnverifiedToken<'_>) -> Result<(), TokenEr
     Err(TokenError::BadSignature)
 }
 
+/// Tokens whose signature verified, per isolate, by their text: a token presented again is not
+/// verified with WebCrypto again. Only for fixed key sets (`ALTINN_JWKS`, `PLATFORM_ACCESS_JWKS`,
+/// the dev keys), never for keys fetched from an OpenID configuration, which can rotate. Entries
+/// belong to one parse of the settings ([`config::generation`]); the token's lifetime (`exp`,
+/// `nbf`) is still checked on every use, so the answer is the one a full verification gives.
+struct Verified<T> {
+    generation: u64,
+    claims: Claims,
+    value: T,
+}
+
+/// Most verified tokens kept per isolate (expired ones are dropped first when full).
+const MAX_VERIFIED: usize = 2048;
+
+thread_local! {
+    static ALTINN_VERIFIED: RefCell<HashMap<String, Verified<()>>> = RefCell::new(HashMap::new());
+    static PLATFORM_VERIFIED: RefCell<HashMap<String, Verified<AccessToken>>> =
+        RefCell::new(HashMap::new());
+}
+
+type Cache<T> = RefCell<HashMap<String, Verified<T>>>;
+
+/// The cached verification of `raw`, if it belongs to the current settings.
+fn cached<T: Clone>(cache: &Cache<T>, raw: &str) -> Option<(Claims, T)> {
+    let generation = config::generation();
+    cache
+        .borrow()
+        .get(raw)
+        .filter(|v| v.generation == generation)
+        .map(|v| (v.claims.clone(), v.value.clone()))
+}
+
+fn remember<T>(cache: &Cache<T>, raw: &str, claims: &Claims, value: T) {
+    let mut map = cache.borrow_mut();
+    if map.len() >= MAX_VERIFIED {
+        let now = now_secs();
+        map.retain(|_, v| v.claims.seconds("exp").is_some_and(|exp| exp >= now));
+        if map.len() >= MAX_VERIFIED {
+            map.clear();
+        }
+    }
+    map.insert(
+        raw.to_owned(),
+        Verified {
+            generation: config::generation(),
+            claims: claims.clone(),
+            value,
+        },
+    );
+}
+
 async fn verify_altinn(env: &Env, cfg: &Config, raw: &str) -> Result<Claims, TokenError> {
+    let fixed_keys = matches!(cfg.altinn_keys, AltinnKeys::Jwks(_));
+    if fixed_keys {
+        if let Some((claims, ())) = ALTINN_VERIFIED.with(|c| cached(c, raw)) {
+            token::check_lifetime(&claims, now_secs())?;
+            return Ok(claims);
+        }
+    }
     let t = token::parse(raw)?;
     match &cfg.altinn_keys {
         AltinnKeys::Jwks(jwks) => verify_with(jwks, &t).await?,
@@ -75,6 +136,9 @@ async fn verify_altinn(env: &Env, cfg: &Config, raw: &str) -> Result<Claims, Tok
         }
     }
     token::check_lifetime(&t.claims, now_secs())?;
+    if fixed_keys {
+        ALTINN_VERIFIED.with(|c| remember(c, raw, &t.claims, ()));
+    }
     Ok(t.claims)
 }
 
@@ -99,6 +163,10 @@ pub async fn access_token(req: &Request, cfg: &Config) -> Option<AccessToken> {
         return None;
     }
     let result = async {
+        if let Some((claims, token)) = PLATFORM_VERIFIED.with(|c| cached(c, &raw)) {
+            token::check_lifetime(&claims, now_secs())?;
+            return Ok(token);
+        }
         let t = token::parse(&raw)?;
         let issuer = t.claims.issuer().ok_or(TokenError::Malformed)?;
         let jwks = cfg
@@ -107,10 +175,12 @@ pub async fn access_token(req: &Request, cfg: &Config) -> Option<AccessToken> {
             .ok_or_else(|| TokenError::UnknownIssuer(issuer.clone()))?;
         verify_with(jwks, &t).await?;
         token::check_lifetime(&t.claims, now_secs())?;
-        Ok::<_, TokenError>(AccessToken {
+        let token = AccessToken {
             issuer,
             app: t.claims.app().unwrap_or_default(),
-        })
+        };
+        PLATFORM_VERIFIED.with(|c| remember(c, &raw, &t.claims, token.clone()));
+        Ok::<_, TokenError>(token)
     }
     .await;
     match result {

@@ -200,7 +200,7 @@ async fn post_webhook(endpoint: &str, body: String, timeout_secs: u32) -> Outcom
         Ok(mut resp) => {
             let status = resp.status_code();
             // Read (and discard) the body so the connection can be reused.
-            let _ = resp.bytes().await;
+            let _ = super::body_bytes(&mut resp).await;
             Outcome {
                 status: Some(status),
                 error: (!delivery::is_success(status))

@@ -240,7 +240,7 @@ impl EventLog {
                     p.alternative_subject.clone().into(),
                     p.type_.clone().into(),
                     p.resource_instance.clone().into(),
-                    p.time_ticks.into(),
+                    super::ticks(p.time_ticks),
                     p.json.clone().into(),
                     p.json_utc.clone().into(),
                     now.into(),
@@ -249,7 +249,7 @@ impl EventLog {
             .map_err(sql_error)?;
         let stored = cursor.rows_written() > 0;
         let mut queued = false;
-        let mut party_pending = false;
+        let mut party_pending = None;
         if stored {
             self.trace(Activity::Registered, &p.id, &p.type_, None)?;
             party_pending = self.record_party_index(&p)?;
@@ -262,22 +262,26 @@ impl EventLog {
         }
         // Events about a party are readable through GET /app/party as soon as this answers;
         // if the party's object cannot be reached now, the alarm keeps trying.
-        if party_pending && self.flush_party_index().await.is_err() {
-            self.ensure_alarm(now + 1_000).await?;
+        if let Some(party) = party_pending {
+            if self.flush_party_index(Some(party)).await.is_err() {
+                self.ensure_alarm(now + 1_000).await?;
+            }
         }
         json_reply(&PublishReply { stored }).map_err(|e| http::platform_error("reply", e))
     }
 
-    /// For events about a party (`/party/{id}`), record the entry for the party's index (in
-    /// the same transaction as the event). True if there is one to send.
-    fn record_party_index(&self, p: &PublishRequest) -> Result<bool, ApiError> {
+    /// For app instance events about a party (`/party/{id}`), record the entry for the party's index (in
+    /// the same transaction as the event). The party, if there is one to send.
+    fn record_party_index(&self, p: &PublishRequest) -> Result<Option<i64>, ApiError> {
+        // Only app instance events can ever be returned by GET /app/party (spec §6.6).
         let Some(party) = p
             .subject
             .as_deref()
             .and_then(|s| s.strip_prefix("/party/"))
             .and_then(|id| id.parse::<i64>().ok())
+            .filter(|_| events_core::cloud_event::is_instance_source(&p.source))
         else {
-            return Ok(false);
+            return Ok(None);
         };
         let entry = IndexEntry {
             id: p.id.clone(),
@@ -298,11 +302,26 @@ impl EventLog {
                 vec![party.into(), json.into()],
             )
             .map_err(sql_error)?;
-        Ok(true)
+        Ok(Some(party))
     }
 
-    /// Send pending party-index entries, in order; stops at the first failure.
-    async fn flush_party_index(&self) -> Result<(), ApiError> {
+    /// Send pending party-index entries in order; stops at the first failure. Order only
+    /// matters within a party (each party's index is its own object), so a publish sends just
+    /// its party's pending entries (`only`: usually the one it wrote, after any earlier ones
+    /// still pending) and publishes about different parties do not queue behind each other's
+    /// calls. The alarm (`only` = `None`) sends everything, oldest first. An entry sent twice
+    /// (by two publishes about one party at once) is stored once by the party's object.
+    async fn flush_party_index(&self, only: Option<i64>) -> Result<(), ApiError> {
+        if let Some(party) = only {
+            let rows = self.rows(
+                "SELECT oid, party, entry FROM party_outbox WHERE party = ? ORDER BY oid",
+                vec![party.into()],
+            )?;
+            for r in &rows {
+                self.send_party_entry(r).await?;
+            }
+            return Ok(());
+        }
         loop {
             let rows = self.rows(
                 "SELECT oid, party, entry FROM party_outbox ORDER BY oid LIMIT 1",
@@ -311,19 +330,25 @@ impl EventLog {
             let Some(r) = rows.first() else {
                 return Ok(());
             };
-            let oid = int(r.first());
-            let party = int(r.get(1));
-            let entry = text(r.get(2)).unwrap_or_default();
-            let stub = super::stub(
-                &self.env,
-                super::PARTY,
-                &authz::party_object_name(&PartyKey::Id(party)),
-            )?;
-            super::call(&stub, Method::Post, "index", Some(entry.into_bytes())).await?;
-            self.sql()
-                .exec("DELETE FROM party_outbox WHERE oid = ?", vec![oid.into()])
-                .map_err(sql_error)?;
+            self.send_party_entry(r).await?;
         }
+    }
+
+    /// Send one `party_outbox` row (oid, party, entry) to the party's object, then drop it.
+    async fn send_party_entry(&self, r: &[SqlStorageValue]) -> Result<(), ApiError> {
+        let oid = int(r.first());
+        let party = int(r.get(1));
+        let entry = text(r.get(2)).unwrap_or_default();
+        let stub = super::stub(
+            &self.env,
+            super::PARTY,
+            &authz::party_object_name(&PartyKey::Id(party)),
+        )?;
+        super::call(&stub, Method::Post, "index", Some(entry.into_bytes())).await?;
+        self.sql()
+            .exec("DELETE FROM party_outbox WHERE oid = ?", vec![oid.into()])
+            .map_err(sql_error)?;
+        Ok(())
     }
 
     /// Match the event against this resource's subscriptions and record the targets in the
@@ -807,7 +832,7 @@ impl worker::DurableObject for EventLog {
     }
 
     async fn alarm(&self) -> worker::Result<Response> {
-        if let Err(e) = self.flush_party_index().await {
+        if let Err(e) = self.flush_party_index(None).await {
             worker::console_error!("party index update failed: {}", e.describe());
             let _ = self
                 .ensure_alarm(worker::Date::now().as_millis() as i64 + 2_000)

@@ -116,8 +116,10 @@ pub fn select(
     after_seq: i64,
     limit: u32,
 ) -> Result<Vec<Row>, ApiError> {
+    // The event text comes as a BLOB: a blob reaches Rust as one copy of its bytes, where a
+    // string is copied character by character by the JavaScript glue.
     let mut query = String::from(
-        "SELECT seq, id, source, subject, type, resource_instance, COALESCE(json_utc, json) FROM events WHERE seq > ?",
+        "SELECT seq, id, source, subject, type, resource_instance, CAST(COALESCE(json_utc, json) AS BLOB) FROM events WHERE seq > ?",
     );
     let mut args: Vec<SqlStorageValue> = vec![after_seq.into()];
     if let Some(s) = &q.subject {
@@ -130,11 +132,11 @@ pub fn select(
     }
     if let Some(from) = q.from_ticks {
         query.push_str(" AND time_ticks >= ?");
-        args.push(SqlStorageValue::Integer(from));
+        args.push(super::ticks(Some(from)));
     }
     if let Some(to) = q.to_ticks {
         query.push_str(" AND time_ticks <= ?");
-        args.push(SqlStorageValue::Integer(to));
+        args.push(super::ticks(Some(to)));
     }
     push_patterns(&mut query, &mut args, "type", &q.types, q.ignore_case);
     push_patterns(&mut query, &mut args, "source", &q.sources, q.ignore_case);
@@ -143,15 +145,22 @@ pub fn select(
     let cursor = sql.exec(&query, args).map_err(sql_error)?;
     let mut rows = Vec::new();
     for r in cursor.raw() {
-        let r = r.map_err(sql_error)?;
+        // Move the values out of the row (no copies).
+        let mut cols = r.map_err(sql_error)?.into_iter();
+        let seq = int(cols.next().as_ref());
+        let mut next_text = || match cols.next() {
+            Some(SqlStorageValue::String(s)) => Some(s),
+            Some(SqlStorageValue::Blob(b)) => String::from_utf8(b).ok(),
+            _ => None,
+        };
         rows.push(Row {
-            seq: int(r.first()),
-            id: text(r.get(1)).unwrap_or_default(),
-            source: text(r.get(2)).unwrap_or_default(),
-            subject: text(r.get(3)),
-            type_: text(r.get(4)).unwrap_or_default(),
-            resource_instance: text(r.get(5)),
-            json: text(r.get(6)).unwrap_or_default(),
+            seq,
+            id: next_text().unwrap_or_default(),
+            source: next_text().unwrap_or_default(),
+            subject: next_text(),
+            type_: next_text().unwrap_or_default(),
+            resource_instance: next_text(),
+            json: next_text().unwrap_or_default(),
         });
     }
     Ok(rows)

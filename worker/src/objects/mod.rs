@@ -12,7 +12,10 @@ pub mod party;
 use events_core::ApiError;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use worker::{Env, Headers, Method, Request, RequestInit, Response, ResponseBuilder, Stub};
+use worker::{
+    Env, Headers, Method, Request, RequestInit, Response, ResponseBody, ResponseBuilder,
+    SqlStorageValue, Stub,
+};
 
 use crate::http::platform_error;
 
@@ -27,6 +30,31 @@ pub fn stub(env: &Env, binding: &str, name: &str) -> Result<Stub, ApiError> {
     env.durable_object(binding)
         .and_then(|ns| ns.get_by_name(name))
         .map_err(|e| platform_error("Storage is not available", e))
+}
+
+/// The whole body of a response from `fetch` (an object's or a webhook's), read in one piece with
+/// `arrayBuffer()`. `worker::Response::bytes` reads it chunk by chunk through a Rust stream
+/// instead, which costs several calls between wasm and JavaScript per chunk.
+pub async fn body_bytes(resp: &mut Response) -> worker::Result<Vec<u8>> {
+    match resp.body() {
+        ResponseBody::Empty => Ok(Vec::new()),
+        ResponseBody::Body(bytes) => Ok(bytes.clone()),
+        ResponseBody::Stream(stream) => {
+            let whole = web_sys::Response::new_with_opt_readable_stream(Some(stream))?;
+            let buffer = wasm_bindgen_futures::JsFuture::from(whole.array_buffer()?).await?;
+            Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+        }
+    }
+}
+
+/// [`body_bytes`] as UTF-8 text.
+pub async fn body_text(resp: &mut Response) -> worker::Result<String> {
+    String::from_utf8(body_bytes(resp).await?).map_err(|e| worker::Error::RustError(e.to_string()))
+}
+
+/// [`body_bytes`] as JSON.
+pub async fn body_json_of<T: DeserializeOwned>(resp: &mut Response) -> worker::Result<T> {
+    serde_json::from_slice(&body_bytes(resp).await?).map_err(worker::Error::from)
 }
 
 /// Send one operation to an object; non-2xx answers become the error they carry.
@@ -53,7 +81,7 @@ pub async fn call(
         return Ok(resp);
     }
     if resp.headers().get("x-api-error").ok().flatten().is_some() {
-        let text = resp.text().await.unwrap_or_default();
+        let text = body_text(&mut resp).await.unwrap_or_default();
         if let Ok(err) = serde_json::from_str::<ApiError>(&text) {
             return Err(err);
         }
@@ -74,7 +102,7 @@ pub async fn call_json<Req: Serialize, Resp: DeserializeOwned>(
     let bytes = serde_json::to_vec(body)
         .map_err(|e| ApiError::internal(format!("Could not encode a storage request: {e}")))?;
     let mut resp = call(stub, method, op, Some(bytes)).await?;
-    resp.json::<Resp>()
+    body_json_of::<Resp>(&mut resp)
         .await
         .map_err(|e| platform_error("Storage answered something unreadable", e))
 }
@@ -120,6 +148,16 @@ pub async fn body_json<T: DeserializeOwned>(req: &mut Request) -> Result<T, ApiE
         .map_err(|e| platform_error("Could not read an internal request", e))?;
     serde_json::from_slice(&bytes)
         .map_err(|e| ApiError::internal(format!("Malformed internal request: {e}")))
+}
+
+/// An event `time` (UTC ticks of 100 ns) as stored for `from`/`to` filters: whole
+/// microseconds, which stay within JavaScript's safe-integer range (ticks do not, and would
+/// be rounded on their way into SQLite). Both stored times and bounds go through this.
+pub fn ticks(value: Option<i64>) -> SqlStorageValue {
+    match value {
+        Some(t) => SqlStorageValue::Integer(t.div_euclid(10)),
+        None => SqlStorageValue::Null,
+    }
 }
 
 /// Map a SQL error inside an object to a 503.

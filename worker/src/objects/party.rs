@@ -91,7 +91,7 @@ impl Party {
                     e.type_.into(),
                     e.resource.into(),
                     e.resource_instance.into(),
-                    e.time_ticks.into(),
+                    super::ticks(e.time_ticks),
                     e.json.into(),
                     e.json_utc.into(),
                     (worker::Date::now().as_millis() as i64).into(),

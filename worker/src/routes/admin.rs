@@ -55,8 +55,7 @@ pub async fn resource(
             if status == 204 {
                 return http::empty(204);
             }
-            let bytes = resp
-                .bytes()
+            let bytes = objects::body_bytes(&mut resp)
                 .await
                 .map_err(|e| http::platform_error("read", e))?;
             http::json(status, bytes)

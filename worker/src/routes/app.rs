@@ -96,8 +96,7 @@ async fn answer(
     let count: usize = http::header_of(&from_store, H_COUNT)
         .and_then(|c| c.parse().ok())
         .unwrap_or(0);
-    let bytes = from_store
-        .bytes()
+    let bytes = objects::body_bytes(&mut from_store)
         .await
         .map_err(|e| http::platform_error("Could not read events", e))?;
     let mut resp = http::with_body(200, http::CLOUDEVENTS_JSON, bytes)?;

@@ -154,7 +154,7 @@ pub async fn read_logs(req: Request, env: &Env, cfg: &Config) -> Result<Response
         let id = parse_id(id)?;
         let delivery = objects::stub(env, DELIVERY, &id.to_string())?;
         let mut resp = objects::call(&delivery, Method::Get, "trace", None).await?;
-        resp.json()
+        objects::body_json_of(&mut resp)
             .await
             .map_err(|e| http::platform_error("Could not read the trace log", e))?
     } else if let Some(resource) = q.non_empty("resource") {

@@ -238,8 +238,7 @@ pub async fn dead_letters(
     owned(env, &caller, id).await?;
     let delivery = objects::stub(env, DELIVERY, &id.to_string())?;
     let mut resp = objects::call(&delivery, Method::Get, "deadletters", None).await?;
-    let letters: Vec<DeadLetter> = resp
-        .json()
+    let letters: Vec<DeadLetter> = objects::body_json_of(&mut resp)
         .await
         .map_err(|e| http::platform_error("Could not read dead letters", e))?;
     let body = serde_json::json!({"count": letters.len(), "deadLetters": letters});
@@ -258,8 +257,7 @@ pub async fn redeliver(
     owned(env, &caller, id).await?;
     let delivery = objects::stub(env, DELIVERY, &id.to_string())?;
     let mut resp = objects::call(&delivery, Method::Post, "redeliver", None).await?;
-    let bytes = resp
-        .bytes()
+    let bytes = objects::body_bytes(&mut resp)
         .await
         .map_err(|e| http::platform_error("Could not redeliver", e))?;
     http::json(200, bytes)
