@@ -6,9 +6,9 @@
 use std::cell::RefCell;
 
 use events_core::authz::builtin::{PartyKey, ResourcePolicy};
-use events_core::authz::mapping::{permitted_consumers, push_request, EventAttrs};
-use events_core::authz::xacml::DecisionRequest;
+use events_core::authz::mapping::{permitted_consumers, publish_request, push_request, EventAttrs};
 use events_core::delivery::Activity;
+use events_core::identity::Claims;
 use events_core::matching::{
     main_unit_lookup, main_unit_subject, EventKey, MatchEntry, SubscriptionId, SubscriptionIndex,
 };
@@ -45,9 +45,9 @@ pub struct PublishRequest {
     pub resource_instance: Option<String>,
     /// Event `time` in UTC ticks, for `from`/`to` filters.
     pub time_ticks: Option<i64>,
-    /// A XACML request to decide with the built-in PDP before storing (`None` when the worker
+    /// A publish decision for the built-in PDP to take before storing (`None` when the worker
     /// has already decided).
-    pub authorize: Option<serde_json::Value>,
+    pub authorize: Option<PublishCheck>,
     /// Store the event in the log (false for `POST /inbound` and `/outbound`).
     #[serde(default = "yes")]
     pub store: bool,
@@ -64,7 +64,7 @@ impl PublishRequest {
     /// The storage request for a parsed event (`authorize`: a built-in PDP check to run first).
     pub fn from_event(
         event: &events_core::CloudEvent,
-        authorize: Option<serde_json::Value>,
+        authorize: Option<PublishCheck>,
         store: bool,
         fan_out: bool,
     ) -> PublishRequest {
@@ -84,6 +84,18 @@ impl PublishRequest {
             fan_out,
         }
     }
+}
+
+/// What the built-in PDP needs to decide a publish (spec §11.4) inside the object that holds the
+/// resource's rule document.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PublishCheck {
+    /// The publisher's token claims.
+    pub caller: serde_json::Map<String, serde_json::Value>,
+    /// The resource as published (before the legacy-format rewrite).
+    pub resource: String,
+    /// The subject as the PDP sees it (a person's party uuid, `None` = no subject).
+    pub subject: Option<String>,
 }
 
 /// A subscription change for the matching index (worker or delivery → object).
@@ -196,9 +208,16 @@ impl EventLog {
 
     async fn publish(&self, req: &mut Request) -> Result<Response, ApiError> {
         let p: PublishRequest = body_json(req).await?;
-        if let Some(request) = &p.authorize {
-            let request = DecisionRequest::from_json(request)
-                .ok_or_else(|| ApiError::internal("Malformed authorization request"))?;
+        if let Some(check) = &p.authorize {
+            let event = EventAttrs {
+                id: &p.id,
+                type_: &p.type_,
+                source: &p.source,
+                subject: check.subject.as_deref(),
+                resource: Some(&check.resource),
+                resource_instance: p.resource_instance.as_deref(),
+            };
+            let request = publish_request(&Claims::new(check.caller.clone()), &event, None);
             let cfg = config::load(&self.env)?;
             let decision = authz::decide(
                 &self.env,

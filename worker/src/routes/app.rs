@@ -3,17 +3,18 @@
 
 use events_core::app_event::{build_app_event, AppEventRequest};
 use events_core::authz::builtin::PartyKey;
-use events_core::query::{AppEndpoint, AppEventsQuery, QueryString, SubjectSource};
+use events_core::query::{AppEndpoint, AppEventsQuery, SubjectSource};
 use events_core::time::Timestamp;
 use events_core::{urn, ApiError};
-use worker::{Env, Method, Request, Response};
+use worker::{Env, Request, Response};
 
 use crate::auth;
 use crate::authz;
 use crate::config::Config;
 use crate::http;
-use crate::objects::event_query::{decode_header, QueryRequest, H_COUNT, H_LAST_ID};
+use crate::objects::event_query::QueryRequest;
 use crate::objects::{self, EVENT_LOG, PARTY};
+use crate::routes::pages;
 use crate::routes::private::send_to_log;
 use crate::routes::subscriptions::new_guid;
 
@@ -83,40 +84,6 @@ fn query_request(
     }
 }
 
-/// Run a query in an object and answer with the page and its `next` link.
-async fn answer(
-    req: &Request,
-    cfg: &Config,
-    stub: &worker::Stub,
-    query: &QueryRequest,
-    qs: &QueryString,
-) -> Result<Response, ApiError> {
-    let body = serde_json::to_vec(query).map_err(|e| ApiError::internal(e.to_string()))?;
-    let mut from_store = objects::call(stub, Method::Post, "query", Some(body)).await?;
-    let count: usize = http::header_of(&from_store, H_COUNT)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let bytes = objects::body_bytes(&mut from_store)
-        .await
-        .map_err(|e| http::platform_error("Could not read events", e))?;
-    let mut resp = http::with_body(200, http::CLOUDEVENTS_JSON, bytes)?;
-    if count > 0 {
-        let last_id = http::header_of(&from_store, H_LAST_ID)
-            .map(|h| decode_header(&h))
-            .unwrap_or_default();
-        let link = events_core::query::next_link(&cfg.base_url, &req.path(), &last_id, qs, None);
-        http::set_header(&mut resp, "next", &link)?;
-    }
-    Ok(resp)
-}
-
-fn query_string(req: &Request) -> Result<QueryString, ApiError> {
-    let url = req
-        .url()
-        .map_err(|_| ApiError::bad_request("The request URL is not valid."))?;
-    Ok(QueryString::parse(url.query().unwrap_or("")))
-}
-
 /// `GET /events/api/v1/app/{org}/{app}`: org tokens only (401 JSON string otherwise).
 pub async fn read_for_org(
     req: Request,
@@ -132,7 +99,7 @@ pub async fn read_for_org(
         return Err(ApiError::text(401, "Only orgs can call this api"));
     }
     events_core::publish::require_json_content_type(http::header(&req, "content-type").as_deref())?;
-    let qs = query_string(&req)?;
+    let qs = pages::query_string(&req)?;
     let person = http::header(&req, "person");
     let q = AppEventsQuery::from_request(&qs, person.as_deref(), AppEndpoint::ForOrg)?;
     let subject = subject_of(env, &q).await?;
@@ -141,7 +108,7 @@ pub async fn read_for_org(
     let resource = format!("{}{org}_{app}", urn::APP_RESOURCE_PREFIX);
     let stub = objects::stub(env, EVENT_LOG, &resource)?;
     let query = query_request(&q, resource, subject, &caller.claims);
-    answer(&req, cfg, &stub, &query, &qs).await
+    pages::answer(&req, cfg, &stub, &query, &qs, false).await
 }
 
 /// `GET /events/api/v1/app/party`: any token; events of one party across all apps.
@@ -150,7 +117,7 @@ pub async fn read_for_party(req: Request, env: &Env, cfg: &Config) -> Result<Res
         .await
         .ok_or(ApiError::unauthorized())?;
     events_core::publish::require_json_content_type(http::header(&req, "content-type").as_deref())?;
-    let qs = query_string(&req)?;
+    let qs = pages::query_string(&req)?;
     let person = http::header(&req, "person");
     let q = AppEventsQuery::from_request(&qs, person.as_deref(), AppEndpoint::ForParty)?;
     let Some(subject) = subject_of(env, &q).await? else {
@@ -161,5 +128,5 @@ pub async fn read_for_party(req: Request, env: &Env, cfg: &Config) -> Result<Res
     let party: i64 = subject.trim_start_matches("/party/").parse().unwrap_or(0);
     let stub = objects::stub(env, PARTY, &authz::party_object_name(&PartyKey::Id(party)))?;
     let query = query_request(&q, String::new(), Some(subject), &caller.claims);
-    answer(&req, cfg, &stub, &query, &qs).await
+    pages::answer(&req, cfg, &stub, &query, &qs, false).await
 }

@@ -3,7 +3,7 @@
 use events_core::authz::mapping::publish_request;
 use events_core::identity::{SCOPE_PUBLISH, SCOPE_PUBLISH_ADMIN, SCOPE_SUBSCRIBE};
 use events_core::publish::{require_cloudevents_content_type, validate_generic_event};
-use events_core::query::{next_link, GenericEventsQuery, QueryString};
+use events_core::query::GenericEventsQuery;
 use events_core::{ApiError, CloudEvent};
 use worker::{Env, Method, Request, Response};
 
@@ -11,11 +11,10 @@ use crate::auth;
 use crate::authz::{self, LocalPolicies};
 use crate::config::Config;
 use crate::http;
-use crate::objects::event_log::{PublishReply, PublishRequest};
-use crate::objects::event_query::{
-    decode_header, QueryRequest, H_COUNT, H_FIRST_SUBJECT, H_LAST_ID,
-};
+use crate::objects::event_log::{PublishCheck, PublishReply, PublishRequest};
+use crate::objects::event_query::QueryRequest;
 use crate::objects::{self, EVENT_LOG};
+use crate::routes::pages;
 
 /// `POST /events/api/v1/events`: 401 → 403 → 415 → 413 → 400 → PDP 403 → 200.
 pub async fn publish(mut req: Request, env: &Env, cfg: &Config) -> Result<Response, ApiError> {
@@ -41,14 +40,21 @@ pub async fn publish(mut req: Request, env: &Env, cfg: &Config) -> Result<Respon
             .subject()
             .and_then(|s| replacements.get(s))
             .map(|r| r.as_deref());
-        let request = publish_request(&caller.claims, &event, subject_override);
         if cfg.pdp_url.is_some() {
+            let request = publish_request(&caller.claims, &event, subject_override);
             let decision = authz::decide(env, cfg, &request, &LocalPolicies::new(), None).await?;
             if !decision.first_is_permit() {
                 return Err(ApiError::forbidden());
             }
         } else {
-            authorize = Some(request.to_json());
+            authorize = Some(PublishCheck {
+                caller: caller.claims.as_map().clone(),
+                resource: event.resource().unwrap_or_default().to_owned(),
+                subject: match subject_override {
+                    Some(replaced) => replaced.map(str::to_owned),
+                    None => event.subject().map(str::to_owned),
+                },
+            });
         }
     }
 
@@ -68,10 +74,7 @@ pub async fn read(req: Request, env: &Env, cfg: &Config) -> Result<Response, Api
     if !caller.claims.has_scope(SCOPE_SUBSCRIBE) {
         return Err(ApiError::forbidden());
     }
-    let url = req
-        .url()
-        .map_err(|_| ApiError::bad_request("The request URL is not valid."))?;
-    let qs = QueryString::parse(url.query().unwrap_or(""));
+    let qs = pages::query_string(&req)?;
     let alt_header = http::header(&req, "Altinn-AlternativeSubject");
     let q = GenericEventsQuery::from_request(&qs, alt_header.as_deref())?;
 
@@ -86,27 +89,6 @@ pub async fn read(req: Request, env: &Env, cfg: &Config) -> Result<Response, Api
         caller: caller.claims.as_map().clone(),
         ..QueryRequest::default()
     };
-    let body = serde_json::to_vec(&request).map_err(|e| ApiError::internal(e.to_string()))?;
-    let mut from_store = objects::call(&stub, Method::Post, "query", Some(body)).await?;
-    let count: usize = http::header_of(&from_store, H_COUNT)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let bytes = objects::body_bytes(&mut from_store)
-        .await
-        .map_err(|e| http::platform_error("Could not read events", e))?;
-    let mut resp = http::with_body(200, http::CLOUDEVENTS_JSON, bytes)?;
-    if count > 0 {
-        let last_id = http::header_of(&from_store, H_LAST_ID)
-            .map(|h| decode_header(&h))
-            .unwrap_or_default();
-        let first_subject =
-            http::header_of(&from_store, H_FIRST_SUBJECT).map(|h| decode_header(&h));
-        let extra = match (&q.alternative_subject, &q.subject, &first_subject) {
-            (Some(_), None, Some(s)) => Some(("subject", s.as_str())),
-            _ => None,
-        };
-        let link = next_link(&cfg.base_url, &req.path(), &last_id, &qs, extra);
-        http::set_header(&mut resp, "next", &link)?;
-    }
-    Ok(resp)
+    let subject_from_first = q.alternative_subject.is_some() && q.subject.is_none();
+    pages::answer(&req, cfg, &stub, &request, &qs, subject_from_first).await
 }

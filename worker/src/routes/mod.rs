@@ -4,6 +4,7 @@
 mod admin;
 mod app;
 mod events;
+mod pages;
 mod private;
 mod subscriptions;
 
