@@ -46,20 +46,30 @@ pub fn event(id: &str, resource: &str) -> Value {
     })
 }
 
-/// Store a rule document for a resource id (the part after `urn:altinn:resource:`).
-pub async fn put_policy(client: &TestClient, resource_id: &str, doc: Value) {
+/// PUT an admin document with the platform token and require 200/201.
+async fn put_admin(client: &TestClient, path: &str, doc: &Value) {
     let r = client
-        .put(&format!("/events/api/v1/admin/resources/{resource_id}"))
+        .put(path)
         .platform_token(&platform_token())
-        .json(&doc)
+        .json(doc)
         .send()
         .await;
     assert!(
         r.status == 200 || r.status == 201,
-        "storing the policy failed: {} {}",
+        "PUT {path} failed: {} {}",
         r.status,
         r.body
     );
+}
+
+/// Store a rule document for a resource id (the part after `urn:altinn:resource:`).
+pub async fn put_policy(client: &TestClient, resource_id: &str, doc: Value) {
+    put_admin(
+        client,
+        &format!("/events/api/v1/admin/resources/{resource_id}"),
+        &doc,
+    )
+    .await;
 }
 
 /// Publish an event and return the response.
@@ -186,17 +196,12 @@ pub fn resource_urn(id: &str) -> String {
 
 /// Store a party register entry and require 200/201.
 pub async fn put_party(client: &TestClient, party: u64, doc: Value) {
-    let r = client
-        .put(&format!("/events/api/v1/admin/parties/{party}"))
-        .platform_token(&platform_token())
-        .json(&doc)
-        .send()
-        .await;
-    assert!(
-        r.status == 200 || r.status == 201,
-        "storing party {party} failed: {}",
-        r.body
-    );
+    put_admin(
+        client,
+        &format!("/events/api/v1/admin/parties/{party}"),
+        &doc,
+    )
+    .await;
 }
 
 /// A number unique within this test process, above `base` (party ids and the like).

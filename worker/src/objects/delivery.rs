@@ -15,7 +15,10 @@ use worker::{
 };
 
 use super::directory::{self, IdRequest};
-use super::{body_json, call_json, reply, reply_json, sql_error, stub, DIRECTORY, EVENT_LOG};
+use super::{
+    body_json, call_json, now_ms, opt_int, reply, reply_json, sql_error, stub, text, DIRECTORY,
+    EVENT_LOG,
+};
 use crate::config;
 
 /// Queue row states.
@@ -142,26 +145,6 @@ struct Item {
     delivered: bool,
 }
 
-fn text(v: Option<&SqlStorageValue>) -> Option<String> {
-    match v {
-        Some(SqlStorageValue::String(s)) => Some(s.clone()),
-        _ => None,
-    }
-}
-
-fn int(v: Option<&SqlStorageValue>) -> Option<i64> {
-    match v {
-        Some(SqlStorageValue::Integer(i)) => Some(*i),
-        Some(SqlStorageValue::Float(f)) => Some(*f as i64),
-        Some(SqlStorageValue::Boolean(b)) => Some(*b as i64),
-        _ => None,
-    }
-}
-
-fn now_ms() -> i64 {
-    worker::Date::now().as_millis() as i64
-}
-
 fn iso(ms: i64) -> String {
     Timestamp::from_unix_millis(ms).format()
 }
@@ -232,12 +215,7 @@ impl Delivery {
         query: &str,
         args: Vec<SqlStorageValue>,
     ) -> Result<Vec<Vec<SqlStorageValue>>, ApiError> {
-        self.sql()
-            .exec(query, args)
-            .map_err(sql_error)?
-            .raw()
-            .collect::<worker::Result<_>>()
-            .map_err(sql_error)
+        super::rows(&self.sql(), query, args)
     }
 
     fn exec(&self, query: &str, args: Vec<SqlStorageValue>) -> Result<(), ApiError> {
@@ -252,7 +230,7 @@ impl Delivery {
         )?;
         Ok(rows.first().and_then(|r| {
             let sub: Subscription = serde_json::from_str(&text(r.first())?).ok()?;
-            Some((sub, int(r.get(1)).unwrap_or(0) != 0))
+            Some((sub, opt_int(r.get(1)).unwrap_or(0) != 0))
         }))
     }
 
@@ -263,20 +241,7 @@ impl Delivery {
     }
 
     async fn ensure_alarm(&self, at: i64) -> Result<(), ApiError> {
-        let storage = self.state.storage();
-        let current = storage
-            .get_alarm()
-            .await
-            .map_err(|e| crate::http::platform_error("Could not read the delivery alarm", e))?;
-        if current.is_none_or(|t| t > at) {
-            storage
-                .set_alarm(worker::ScheduledTime::new(js_sys::Date::new(
-                    &(at as f64).into(),
-                )))
-                .await
-                .map_err(|e| crate::http::platform_error("Could not schedule delivery", e))?;
-        }
-        Ok(())
+        super::ensure_alarm(&self.state, at).await
     }
 
     fn insert_item(
@@ -404,7 +369,7 @@ impl Delivery {
         Ok(rows
             .iter()
             .map(|r| TraceRow {
-                time: iso(int(r.first()).unwrap_or(0)),
+                time: iso(opt_int(r.first()).unwrap_or(0)),
                 activity: text(r.get(1)).unwrap_or_default(),
                 cloud_event_id: text(r.get(2)),
                 resource: text(r.get(3)),
@@ -412,7 +377,7 @@ impl Delivery {
                 consumer: text(r.get(5)),
                 endpoint: text(r.get(6)),
                 subscription_id: sub_id,
-                status_code: int(r.get(7)),
+                status_code: opt_int(r.get(7)),
             })
             .collect())
     }
@@ -428,10 +393,10 @@ impl Delivery {
                 event: text(r.first())
                     .and_then(|j| serde_json::from_str(&j).ok())
                     .unwrap_or(serde_json::Value::Null),
-                attempts: int(r.get(1)).unwrap_or(0),
-                enqueued: iso(int(r.get(2)).unwrap_or(0)),
-                failed: iso(int(r.get(3)).unwrap_or(0)),
-                last_status_code: int(r.get(4)),
+                attempts: opt_int(r.get(1)).unwrap_or(0),
+                enqueued: iso(opt_int(r.get(2)).unwrap_or(0)),
+                failed: iso(opt_int(r.get(3)).unwrap_or(0)),
+                last_status_code: opt_int(r.get(4)),
                 last_error: text(r.get(5)),
             })
             .collect())
@@ -458,7 +423,7 @@ impl Delivery {
             )?;
             self.exec(
                 "DELETE FROM dead_letters WHERE seq = ?",
-                vec![int(r.first()).unwrap_or(0).into()],
+                vec![opt_int(r.first()).unwrap_or(0).into()],
             )?;
         }
         if !rows.is_empty() {
@@ -473,14 +438,14 @@ impl Delivery {
             vec![PENDING.into()],
         )?;
         Ok(rows.first().map(|r| Item {
-            seq: int(r.first()).unwrap_or(0),
+            seq: opt_int(r.first()).unwrap_or(0),
             event_json: text(r.get(1)).unwrap_or_default(),
             event_id: text(r.get(2)).unwrap_or_default(),
             event_type: text(r.get(3)).unwrap_or_default(),
             resource: text(r.get(4)),
-            attempts: int(r.get(5)).unwrap_or(0),
-            next_at: int(r.get(6)).unwrap_or(0),
-            delivered: int(r.get(7)).unwrap_or(0) != 0,
+            attempts: opt_int(r.get(5)).unwrap_or(0),
+            next_at: opt_int(r.get(6)).unwrap_or(0),
+            delivered: opt_int(r.get(7)).unwrap_or(0) != 0,
         }))
     }
 

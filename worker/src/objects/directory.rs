@@ -8,7 +8,7 @@ use events_core::ApiError;
 use serde::{Deserialize, Serialize};
 use worker::{durable_object, Env, Method, Request, Response, SqlStorage, SqlStorageValue, State};
 
-use super::{body_json, reply, reply_json, sql_error};
+use super::{body_json, int, reply, reply_json, sql_error, text};
 
 /// The one directory object's name.
 pub const NAME: &str = "directory";
@@ -61,22 +61,6 @@ pub struct SubscriptionDirectory {
     state: State,
     #[allow(dead_code)]
     env: Env,
-}
-
-fn text(v: Option<&SqlStorageValue>) -> Option<String> {
-    match v {
-        Some(SqlStorageValue::String(s)) => Some(s.clone()),
-        _ => None,
-    }
-}
-
-fn int(v: Option<&SqlStorageValue>) -> i64 {
-    match v {
-        Some(SqlStorageValue::Integer(i)) => *i,
-        Some(SqlStorageValue::Float(f)) => *f as i64,
-        Some(SqlStorageValue::Boolean(b)) => *b as i64,
-        _ => 0,
-    }
 }
 
 fn row_to_subscription(r: &[SqlStorageValue]) -> Subscription {

@@ -21,9 +21,9 @@ use worker::{durable_object, Env, Method, Request, Response, SqlStorage, SqlStor
 
 use super::delivery::{EnqueueReply, EnqueueRequest, TraceRow};
 use super::directory::IdRequest;
-use super::event_query::{self, int, text, QueryRequest};
+use super::event_query::{self, QueryRequest};
 use super::party::IndexEntry;
-use super::{body_json, json_reply, reply, reply_json, sql_error};
+use super::{body_json, int, json_reply, reply, reply_json, sql_error, text};
 use crate::authz::{self, LocalPolicies};
 use crate::config;
 use crate::http;
@@ -110,6 +110,10 @@ pub struct PublishReply {
     pub stored: bool,
 }
 
+/// Calls to delivery objects per fan-out run (alarm invocation); the rest follows at once in
+/// the next run.
+const MAX_ENQUEUES_PER_RUN: usize = 500;
+
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS events (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -144,6 +148,7 @@ CREATE TABLE IF NOT EXISTS outbox (
   resource_instance TEXT,
   resource TEXT NOT NULL,
   targets TEXT NOT NULL,
+  progress INTEGER NOT NULL DEFAULT 0,
   attempts INTEGER NOT NULL DEFAULT 0,
   next_at INTEGER NOT NULL DEFAULT 0
 );
@@ -183,13 +188,7 @@ impl EventLog {
         if let Some(p) = self.policy.borrow().as_ref() {
             return Ok(p.clone());
         }
-        let rows: Vec<Vec<SqlStorageValue>> = self
-            .sql()
-            .exec("SELECT doc FROM policy WHERE k = 1", None)
-            .map_err(sql_error)?
-            .raw()
-            .collect::<worker::Result<_>>()
-            .map_err(sql_error)?;
+        let rows = self.rows("SELECT doc FROM policy WHERE k = 1", Vec::new())?;
         let doc = rows
             .first()
             .and_then(|r| text(r.first()))
@@ -238,7 +237,7 @@ impl EventLog {
         };
         // From here on nothing awaits until the writes are done: the event, its outbox entry
         // and the trace row are committed together.
-        let now = worker::Date::now().as_millis() as i64;
+        let now = super::now_ms();
         if !p.store {
             let queued = self.record_fan_out(&p, main_unit.as_deref(), now)?;
             if queued {
@@ -466,12 +465,7 @@ impl EventLog {
         query: &str,
         args: Vec<SqlStorageValue>,
     ) -> Result<Vec<Vec<SqlStorageValue>>, ApiError> {
-        self.sql()
-            .exec(query, args)
-            .map_err(sql_error)?
-            .raw()
-            .collect::<worker::Result<_>>()
-            .map_err(sql_error)
+        super::rows(&self.sql(), query, args)
     }
 
     fn trace(
@@ -493,7 +487,7 @@ impl EventLog {
             .exec(
                 "INSERT INTO trace (time, activity, event_id, event_type, consumer, endpoint, subscription_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 vec![
-                    (worker::Date::now().as_millis() as i64).into(),
+                    super::now_ms().into(),
                     activity.as_str().into(),
                     event_id.into(),
                     event_type.into(),
@@ -531,20 +525,7 @@ impl EventLog {
     }
 
     async fn ensure_alarm(&self, at: i64) -> Result<(), ApiError> {
-        let storage = self.state.storage();
-        let current = storage
-            .get_alarm()
-            .await
-            .map_err(|e| http::platform_error("Could not read the fan-out alarm", e))?;
-        if current.is_none_or(|t| t > at) {
-            storage
-                .set_alarm(worker::ScheduledTime::new(js_sys::Date::new(
-                    &(at as f64).into(),
-                )))
-                .await
-                .map_err(|e| http::platform_error("Could not schedule fan-out", e))?;
-        }
-        Ok(())
+        super::ensure_alarm(&self.state, at).await
     }
 
     /// Run `f` on the matching index, loading it from storage on first use.
@@ -617,9 +598,12 @@ impl EventLog {
     /// and retries with back-off, so no subscription ever sees events out of order.
     async fn run_outbox(&self) -> Result<(), ApiError> {
         let cfg = config::load(&self.env)?;
+        // Calls to delivery objects in one run (an invocation's subrequests are limited);
+        // a bigger fan-out continues in the next run, from where this one stopped.
+        let mut budget = MAX_ENQUEUES_PER_RUN;
         for _ in 0..50 {
             let rows = self.rows(
-                "SELECT oid, event_json, id, source, subject, type, resource_instance, resource, targets, attempts, next_at
+                "SELECT oid, event_json, id, source, subject, type, resource_instance, resource, targets, attempts, next_at, progress
                  FROM outbox ORDER BY oid LIMIT 1",
                 Vec::new(),
             )?;
@@ -628,7 +612,7 @@ impl EventLog {
             };
             let oid = int(r.first());
             let next_at = int(r.get(10));
-            let now = worker::Date::now().as_millis() as i64;
+            let now = super::now_ms();
             if next_at > now {
                 return self.ensure_alarm(next_at).await;
             }
@@ -640,17 +624,12 @@ impl EventLog {
             let resource_instance = text(r.get(6));
             let resource = text(r.get(7)).unwrap_or_default();
             let attempts = int(r.get(9));
+            let progress = usize::try_from(int(r.get(11))).unwrap_or(0);
             let targets: Vec<SubscriptionId> = text(r.get(8))
                 .unwrap_or_default()
                 .split(',')
                 .filter_map(|t| t.parse().ok())
                 .collect();
-            let entries: Vec<MatchEntry> = self.with_index(|index| {
-                targets
-                    .iter()
-                    .filter_map(|t| index.get(*t).cloned())
-                    .collect()
-            })?;
             let attrs = EventAttrs {
                 id: &id,
                 type_: &type_,
@@ -659,13 +638,17 @@ impl EventLog {
                 resource: Some(&resource),
                 resource_instance: resource_instance.as_deref(),
             };
-            let result = self.push(&cfg, oid, &attrs, &event_json, &entries).await;
-            match result {
-                Ok(()) => {
+            let remaining = targets.get(progress..).unwrap_or(&[]);
+            match self
+                .push(&cfg, oid, &attrs, &event_json, remaining, &mut budget)
+                .await
+            {
+                Ok(true) => {
                     self.sql()
                         .exec("DELETE FROM outbox WHERE oid = ?", vec![oid.into()])
                         .map_err(sql_error)?;
                 }
+                Ok(false) => return self.ensure_alarm(super::now_ms()).await,
                 Err(e) => {
                     let wait = 1_000i64 << attempts.clamp(0, 6);
                     worker::console_error!(
@@ -683,22 +666,32 @@ impl EventLog {
                 }
             }
         }
-        self.ensure_alarm(worker::Date::now().as_millis() as i64)
-            .await
+        self.ensure_alarm(super::now_ms()).await
     }
 
+    /// Authorize the consumers of `targets` for the event (spec §11.6) and hand it to each
+    /// permitted subscription's delivery queue, a chunk at a time, recording the progress in
+    /// the outbox row after each chunk. `Ok(true)` when every target is done; `Ok(false)` when
+    /// the run's `budget` of calls ran out first.
     async fn push(
         &self,
         cfg: &config::Config,
         oid: i64,
         event: &EventAttrs<'_>,
         event_json: &str,
-        entries: &[MatchEntry],
-    ) -> Result<(), ApiError> {
-        if entries.is_empty() {
-            return Ok(());
+        targets: &[SubscriptionId],
+        budget: &mut usize,
+    ) -> Result<bool, ApiError> {
+        let entries: Vec<Option<MatchEntry>> =
+            self.with_index(|index| targets.iter().map(|t| index.get(*t).cloned()).collect())?;
+        let mut consumers: Vec<&str> = entries
+            .iter()
+            .flatten()
+            .map(|e| e.consumer.as_str())
+            .collect();
+        if consumers.is_empty() {
+            return Ok(true);
         }
-        let mut consumers: Vec<&str> = entries.iter().map(|e| e.consumer.as_str()).collect();
         consumers.sort_unstable();
         consumers.dedup();
         let replacements =
@@ -712,12 +705,17 @@ impl EventLog {
         let response = authz::decide(&self.env, cfg, &request, &local, None).await?;
         let permitted = permitted_consumers(&response);
         let origin = format!("{}#{}", event.resource.unwrap_or_default(), oid);
-        let allowed: Vec<&MatchEntry> = entries
-            .iter()
-            .filter(|e| permitted.contains(&e.consumer))
-            .collect();
-        for chunk in allowed.chunks(25) {
-            let calls = chunk.iter().map(|entry| {
+        for chunk in entries.chunks(25) {
+            if *budget == 0 {
+                return Ok(false);
+            }
+            let allowed: Vec<&MatchEntry> = chunk
+                .iter()
+                .flatten()
+                .filter(|e| permitted.contains(&e.consumer))
+                .collect();
+            *budget = budget.saturating_sub(allowed.len());
+            let calls = allowed.iter().map(|entry| {
                 let req = EnqueueRequest {
                     origin: origin.clone(),
                     event_json: event_json.to_owned(),
@@ -741,25 +739,22 @@ impl EventLog {
             for r in futures_util::future::join_all(calls).await {
                 r?;
             }
-        }
-        for e in entries {
-            if permitted.contains(&e.consumer) {
-                self.trace(
-                    Activity::OutboundQueue,
-                    event.id,
-                    event.type_,
-                    Some((e, None)),
-                )?;
-            } else {
-                self.trace(
-                    Activity::Unauthorized,
-                    event.id,
-                    event.type_,
-                    Some((e, None)),
-                )?;
+            for e in chunk.iter().flatten() {
+                let activity = if permitted.contains(&e.consumer) {
+                    Activity::OutboundQueue
+                } else {
+                    Activity::Unauthorized
+                };
+                self.trace(activity, event.id, event.type_, Some((e, None)))?;
             }
+            self.sql()
+                .exec(
+                    "UPDATE outbox SET progress = progress + ? WHERE oid = ?",
+                    vec![(chunk.len() as i64).into(), oid.into()],
+                )
+                .map_err(sql_error)?;
         }
-        Ok(())
+        Ok(true)
     }
 
     async fn query(&self, req: &mut Request) -> Result<Response, ApiError> {
@@ -853,15 +848,11 @@ impl worker::DurableObject for EventLog {
     async fn alarm(&self) -> worker::Result<Response> {
         if let Err(e) = self.flush_party_index(None).await {
             worker::console_error!("party index update failed: {}", e.describe());
-            let _ = self
-                .ensure_alarm(worker::Date::now().as_millis() as i64 + 2_000)
-                .await;
+            let _ = self.ensure_alarm(super::now_ms() + 2_000).await;
         }
         if let Err(e) = self.run_outbox().await {
             worker::console_error!("fan-out run failed: {}", e.describe());
-            let _ = self
-                .ensure_alarm(worker::Date::now().as_millis() as i64 + 5_000)
-                .await;
+            let _ = self.ensure_alarm(super::now_ms() + 5_000).await;
         }
         Response::ok("done")
     }

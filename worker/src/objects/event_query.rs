@@ -13,7 +13,7 @@ use events_core::ApiError;
 use serde::{Deserialize, Serialize};
 use worker::{Env, Response, SqlStorage, SqlStorageValue};
 
-use super::sql_error;
+use super::{int, sql_error};
 use crate::authz::{self, LocalPolicies};
 use crate::{config, http};
 
@@ -64,22 +64,6 @@ pub struct Row {
     pub type_: String,
     pub resource_instance: Option<String>,
     pub json: String,
-}
-
-pub fn text(v: Option<&SqlStorageValue>) -> Option<String> {
-    match v {
-        Some(SqlStorageValue::String(s)) => Some(s.clone()),
-        _ => None,
-    }
-}
-
-pub fn int(v: Option<&SqlStorageValue>) -> i64 {
-    match v {
-        Some(SqlStorageValue::Integer(i)) => *i,
-        Some(SqlStorageValue::Float(f)) => *f as i64,
-        Some(SqlStorageValue::Boolean(b)) => *b as i64,
-        _ => 0,
-    }
 }
 
 fn push_patterns(
@@ -169,15 +153,11 @@ pub fn select(
 /// The cursor position of `after`: the first event with that id, or the start.
 pub fn cursor_position(sql: &SqlStorage, after: Option<&str>) -> Result<i64, ApiError> {
     let Some(after) = after else { return Ok(0) };
-    let rows: Vec<Vec<SqlStorageValue>> = sql
-        .exec(
-            "SELECT MIN(seq) FROM events WHERE id = ?",
-            vec![after.into()],
-        )
-        .map_err(sql_error)?
-        .raw()
-        .collect::<worker::Result<_>>()
-        .map_err(sql_error)?;
+    let rows = super::rows(
+        sql,
+        "SELECT MIN(seq) FROM events WHERE id = ?",
+        vec![after.into()],
+    )?;
     Ok(rows.first().map(|r| int(r.first())).unwrap_or(0))
 }
 

@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use worker::{
     Env, Headers, Method, Request, RequestInit, Response, ResponseBody, ResponseBuilder,
-    SqlStorageValue, Stub,
+    SqlStorage, SqlStorageValue, State, Stub,
 };
 
 use crate::http::platform_error;
@@ -158,6 +158,65 @@ pub fn ticks(value: Option<i64>) -> SqlStorageValue {
         Some(t) => SqlStorageValue::Integer(t.div_euclid(10)),
         None => SqlStorageValue::Null,
     }
+}
+
+/// A text column.
+pub fn text(v: Option<&SqlStorageValue>) -> Option<String> {
+    match v {
+        Some(SqlStorageValue::String(s)) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+/// An integer column (`None` for NULL).
+pub fn opt_int(v: Option<&SqlStorageValue>) -> Option<i64> {
+    match v {
+        Some(SqlStorageValue::Integer(i)) => Some(*i),
+        Some(SqlStorageValue::Float(f)) => Some(*f as i64),
+        Some(SqlStorageValue::Boolean(b)) => Some(*b as i64),
+        _ => None,
+    }
+}
+
+/// An integer column (0 for NULL).
+pub fn int(v: Option<&SqlStorageValue>) -> i64 {
+    opt_int(v).unwrap_or(0)
+}
+
+/// All rows of a query.
+pub fn rows(
+    sql: &SqlStorage,
+    query: &str,
+    args: Vec<SqlStorageValue>,
+) -> Result<Vec<Vec<SqlStorageValue>>, ApiError> {
+    sql.exec(query, args)
+        .map_err(sql_error)?
+        .raw()
+        .collect::<worker::Result<_>>()
+        .map_err(sql_error)
+}
+
+/// Now, in unix milliseconds.
+pub fn now_ms() -> i64 {
+    worker::Date::now().as_millis() as i64
+}
+
+/// Make sure the object's alarm fires no later than `at` (unix ms); an earlier alarm stays.
+pub async fn ensure_alarm(state: &State, at: i64) -> Result<(), ApiError> {
+    let storage = state.storage();
+    let current = storage
+        .get_alarm()
+        .await
+        .map_err(|e| platform_error("Could not read an alarm", e))?;
+    if current.is_none_or(|t| t > at) {
+        storage
+            .set_alarm(worker::ScheduledTime::new(js_sys::Date::new(
+                &(at as f64).into(),
+            )))
+            .await
+            .map_err(|e| platform_error("Could not schedule background work", e))?;
+    }
+    Ok(())
 }
 
 /// Map a SQL error inside an object to a 503.

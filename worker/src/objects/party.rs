@@ -6,7 +6,7 @@
 //! The `party:{id}` object also indexes the events about that party (subject `/party/{id}`)
 //! across all resources, in its own order, for `GET /app/party`.
 
-use worker::{durable_object, Env, Method, Request, Response, SqlStorageValue, State};
+use worker::{durable_object, Env, Method, Request, Response, State};
 
 use events_core::ApiError;
 
@@ -61,19 +61,12 @@ pub struct Party {
 
 impl Party {
     fn read(&self) -> Result<Option<String>, ApiError> {
-        let rows: Vec<Vec<SqlStorageValue>> = self
-            .state
-            .storage()
-            .sql()
-            .exec("SELECT json FROM record WHERE k = 1", None)
-            .map_err(sql_error)?
-            .raw()
-            .collect::<worker::Result<_>>()
-            .map_err(sql_error)?;
-        Ok(rows.first().and_then(|r| match r.first() {
-            Some(SqlStorageValue::String(s)) => Some(s.clone()),
-            _ => None,
-        }))
+        let rows = super::rows(
+            &self.state.storage().sql(),
+            "SELECT json FROM record WHERE k = 1",
+            Vec::new(),
+        )?;
+        Ok(rows.first().and_then(|r| super::text(r.first())))
     }
 
     fn index(&self, e: IndexEntry) -> Result<Response, ApiError> {
@@ -94,7 +87,7 @@ impl Party {
                     super::ticks(e.time_ticks),
                     e.json.into(),
                     e.json_utc.into(),
-                    (worker::Date::now().as_millis() as i64).into(),
+                    super::now_ms().into(),
                 ],
             )
             .map_err(sql_error)?;

@@ -226,6 +226,20 @@ pub async fn delete(
     http::empty(200)
 }
 
+/// The delivery object of subscription `raw_id` if the caller created it (401/400/404/403
+/// otherwise).
+async fn owned_delivery(
+    req: &Request,
+    env: &Env,
+    cfg: &Config,
+    raw_id: &str,
+) -> Result<worker::Stub, ApiError> {
+    let caller = caller(req, env, cfg).await?;
+    let id = parse_id(raw_id)?;
+    owned(env, &caller, id).await?;
+    objects::stub(env, DELIVERY, &id.to_string())
+}
+
 /// `GET /subscriptions/{id}/deadletters`: events whose every attempt failed.
 pub async fn dead_letters(
     req: Request,
@@ -233,10 +247,7 @@ pub async fn dead_letters(
     cfg: &Config,
     raw_id: &str,
 ) -> Result<Response, ApiError> {
-    let caller = caller(&req, env, cfg).await?;
-    let id = parse_id(raw_id)?;
-    owned(env, &caller, id).await?;
-    let delivery = objects::stub(env, DELIVERY, &id.to_string())?;
+    let delivery = owned_delivery(&req, env, cfg, raw_id).await?;
     let mut resp = objects::call(&delivery, Method::Get, "deadletters", None).await?;
     let letters: Vec<DeadLetter> = objects::body_json_of(&mut resp)
         .await
@@ -252,10 +263,7 @@ pub async fn redeliver(
     cfg: &Config,
     raw_id: &str,
 ) -> Result<Response, ApiError> {
-    let caller = caller(&req, env, cfg).await?;
-    let id = parse_id(raw_id)?;
-    owned(env, &caller, id).await?;
-    let delivery = objects::stub(env, DELIVERY, &id.to_string())?;
+    let delivery = owned_delivery(&req, env, cfg, raw_id).await?;
     let mut resp = objects::call(&delivery, Method::Post, "redeliver", None).await?;
     let bytes = objects::body_bytes(&mut resp)
         .await
