@@ -2,15 +2,13 @@
 //! ASP.NET does, Altinn's checks in Altinn's order, and the event the server builds from it
 //! (spec §4.4, §5.1).
 
-use alloc::borrow::Cow;
 use alloc::string::{String, ToString};
-use core::fmt;
 
-use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
 use crate::cloud_event::CloudEvent;
 use crate::error::ApiError;
+use crate::json::Members;
 use crate::time::Timestamp;
 use crate::uri::AbsoluteUri;
 use crate::urn::APP_RESOURCE_PREFIX;
@@ -39,30 +37,6 @@ pub struct AppEventRequest {
     pub type_: Option<String>,
     pub subject: Option<String>,
     pub alternativesubject: Option<String>,
-}
-
-/// The members of a JSON object, borrowed from the input, in document order.
-struct Members<'a>(alloc::vec::Vec<(Cow<'a, str>, &'a RawValue)>);
-
-impl<'de> Deserialize<'de> for Members<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct MembersVisitor;
-        impl<'de> Visitor<'de> for MembersVisitor {
-            type Value = Members<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut members = alloc::vec::Vec::with_capacity(map.size_hint().unwrap_or(8));
-                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-                    let value: &'de RawValue = map.next_value()?;
-                    members.push((key, value));
-                }
-                Ok(Members(members))
-            }
-        }
-        deserializer.deserialize_map(MembersVisitor)
-    }
 }
 
 /// System.Text.Json's conversion error, under the JSON path as ASP.NET reports it.

@@ -10,10 +10,9 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use base64::Engine;
-use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
-use crate::json::{write_json_string, write_minified};
+use crate::json::{write_json_string, write_minified, Members};
 use crate::time::Timestamp;
 use crate::urn;
 
@@ -64,30 +63,6 @@ const NOT_A_CLOUD_EVENT: &str = "Structured mode content does not represent a Cl
 
 fn err(msg: impl Into<String>) -> EventError {
     EventError(msg.into())
-}
-
-/// The members of a JSON object, borrowed from the input, in document order.
-struct Members<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
-
-impl<'de> Deserialize<'de> for Members<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct MembersVisitor;
-        impl<'de> Visitor<'de> for MembersVisitor {
-            type Value = Members<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut members = Vec::with_capacity(map.size_hint().unwrap_or(12));
-                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-                    let value: &'de RawValue = map.next_value()?;
-                    members.push((key, value));
-                }
-                Ok(Members(members))
-            }
-        }
-        deserializer.deserialize_map(MembersVisitor)
-    }
 }
 
 /// What kind of JSON value a raw value is, from its first byte.

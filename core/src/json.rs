@@ -1,7 +1,13 @@
 //! Small JSON writing helpers used on hot paths (event serialisation, error bodies) where
 //! building a `serde_json::Value` first would cost an allocation per node.
 
+use alloc::borrow::Cow;
 use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
@@ -82,6 +88,31 @@ pub fn write_minified(out: &mut String, json: &str) {
         i += 1;
     }
     out.push_str(json.get(start..).unwrap_or_default());
+}
+
+/// The members of a JSON object, borrowed from the input, in document order (a body read once,
+/// each value kept as raw JSON for the caller to interpret).
+pub struct Members<'a>(pub Vec<(Cow<'a, str>, &'a RawValue)>);
+
+impl<'de> Deserialize<'de> for Members<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct MembersVisitor;
+        impl<'de> Visitor<'de> for MembersVisitor {
+            type Value = Members<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut members = Vec::with_capacity(map.size_hint().unwrap_or(12));
+                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                    let value: &'de RawValue = map.next_value()?;
+                    members.push((key, value));
+                }
+                Ok(Members(members))
+            }
+        }
+        deserializer.deserialize_map(MembersVisitor)
+    }
 }
 
 #[cfg(test)]

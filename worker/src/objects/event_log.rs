@@ -115,21 +115,6 @@ pub struct PublishReply {
 const MAX_ENQUEUES_PER_RUN: usize = 500;
 
 const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS events (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  id TEXT NOT NULL,
-  source TEXT NOT NULL,
-  subject TEXT,
-  alt_subject TEXT,
-  type TEXT NOT NULL,
-  resource_instance TEXT,
-  time_ticks INTEGER,
-  json TEXT NOT NULL,
-  json_utc TEXT,
-  registered INTEGER NOT NULL,
-  UNIQUE (id, source)
-);
-CREATE INDEX IF NOT EXISTS events_by_id ON events (id);
 CREATE INDEX IF NOT EXISTS events_by_subject ON events (subject, seq);
 CREATE TABLE IF NOT EXISTS policy (k INTEGER PRIMARY KEY CHECK (k = 1), doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS subs (
@@ -801,8 +786,11 @@ impl EventLog {
 
 impl worker::DurableObject for EventLog {
     fn new(state: State, env: Env) -> Self {
-        if let Err(e) = state.storage().sql().exec(SCHEMA, None) {
-            worker::console_error!("EventLog schema: {e}");
+        let sql = state.storage().sql();
+        for schema in [event_query::EVENTS_TABLE, SCHEMA] {
+            if let Err(e) = sql.exec(schema, None) {
+                worker::console_error!("EventLog schema: {e}");
+            }
         }
         EventLog {
             state,

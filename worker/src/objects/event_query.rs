@@ -46,6 +46,27 @@ pub struct QueryRequest {
     pub caller: serde_json::Map<String, serde_json::Value>,
 }
 
+/// The `events` table both the resource log and the party index keep (the party index also
+/// fills `resource`): insertion order in `seq`, one copy per `(id, source)`.
+pub const EVENTS_TABLE: &str = "
+CREATE TABLE IF NOT EXISTS events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL,
+  source TEXT NOT NULL,
+  subject TEXT,
+  alt_subject TEXT,
+  type TEXT NOT NULL,
+  resource TEXT,
+  resource_instance TEXT,
+  time_ticks INTEGER,
+  json TEXT NOT NULL,
+  json_utc TEXT,
+  registered INTEGER NOT NULL,
+  UNIQUE (id, source)
+);
+CREATE INDEX IF NOT EXISTS events_by_id ON events (id);
+";
+
 /// Reply headers of a query: number of events, last id, first subject.
 pub const H_COUNT: &str = "x-count";
 pub const H_LAST_ID: &str = "x-last-id";

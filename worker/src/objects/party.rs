@@ -19,22 +19,6 @@ use crate::http;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS record (k INTEGER PRIMARY KEY CHECK (k = 1), json TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS events (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  id TEXT NOT NULL,
-  source TEXT NOT NULL,
-  subject TEXT,
-  alt_subject TEXT,
-  type TEXT NOT NULL,
-  resource TEXT,
-  resource_instance TEXT,
-  time_ticks INTEGER,
-  json TEXT NOT NULL,
-  json_utc TEXT,
-  registered INTEGER NOT NULL,
-  UNIQUE (id, source)
-);
-CREATE INDEX IF NOT EXISTS events_by_id ON events (id);
 ";
 
 /// One event for a party's index (event log → object).
@@ -136,8 +120,11 @@ impl Party {
 
 impl worker::DurableObject for Party {
     fn new(state: State, env: Env) -> Self {
-        if let Err(e) = state.storage().sql().exec(SCHEMA, None) {
-            worker::console_error!("Party schema: {e}");
+        let sql = state.storage().sql();
+        for schema in [event_query::EVENTS_TABLE, SCHEMA] {
+            if let Err(e) = sql.exec(schema, None) {
+                worker::console_error!("Party schema: {e}");
+            }
         }
         Party { state, env }
     }

@@ -175,6 +175,19 @@ async fn owned(env: &Env, caller: &Caller, id: i64) -> Result<Subscription, ApiE
     Ok(sub)
 }
 
+/// The subscription `raw_id` of the request's caller: 401 without a token, 400 for an id that
+/// is not an int32, 404 if it does not exist, 403 if it is someone else's.
+async fn owned_by_caller(
+    req: &Request,
+    env: &Env,
+    cfg: &Config,
+    raw_id: &str,
+) -> Result<Subscription, ApiError> {
+    let caller = caller(req, env, cfg).await?;
+    let id = parse_id(raw_id)?;
+    owned(env, &caller, id).await
+}
+
 /// `GET /subscriptions/{id}`.
 pub async fn get(
     req: Request,
@@ -182,9 +195,7 @@ pub async fn get(
     cfg: &Config,
     raw_id: &str,
 ) -> Result<Response, ApiError> {
-    let caller = caller(&req, env, cfg).await?;
-    let id = parse_id(raw_id)?;
-    let sub = owned(env, &caller, id).await?;
+    let sub = owned_by_caller(&req, env, cfg, raw_id).await?;
     http::json(200, sub.to_json())
 }
 
@@ -219,9 +230,7 @@ pub async fn delete(
     cfg: &Config,
     raw_id: &str,
 ) -> Result<Response, ApiError> {
-    let caller = caller(&req, env, cfg).await?;
-    let id = parse_id(raw_id)?;
-    let sub = owned(env, &caller, id).await?;
+    let sub = owned_by_caller(&req, env, cfg, raw_id).await?;
     remove(env, &sub).await?;
     http::empty(200)
 }
@@ -234,10 +243,8 @@ async fn owned_delivery(
     cfg: &Config,
     raw_id: &str,
 ) -> Result<worker::Stub, ApiError> {
-    let caller = caller(req, env, cfg).await?;
-    let id = parse_id(raw_id)?;
-    owned(env, &caller, id).await?;
-    objects::stub(env, DELIVERY, &id.to_string())
+    let sub = owned_by_caller(req, env, cfg, raw_id).await?;
+    objects::stub(env, DELIVERY, &sub.id.to_string())
 }
 
 /// `GET /subscriptions/{id}/deadletters`: events whose every attempt failed.
