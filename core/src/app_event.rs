@@ -216,6 +216,15 @@ pub fn build_app_event(
     Ok(event)
 }
 
+/// `GET /app/{org}/{app}` is for service owners: a token without `urn:altinn:org` gets 401
+/// with a JSON string (spec §5.2), checked before the parameters.
+pub fn require_org_caller(claims: &crate::identity::Claims) -> Result<(), ApiError> {
+    match claims.org() {
+        Some(_) => Ok(()),
+        None => Err(ApiError::text(401, "Only orgs can call this api")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

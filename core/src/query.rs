@@ -410,7 +410,7 @@ const MSG_SIZE: &str = "The 'Size' parameter must be a number larger that 0.";
 const MSG_PARTY_AND_PERSON: &str = "Only one of 'Party' or 'Person' can be defined.";
 const MSG_PARTY_AND_UNIT: &str = "Only one of 'Party' or 'Unit' can be defined.";
 const MSG_UNIT_DIGITS: &str = "Value of 'Unit' needs to be exactly 9 digits.";
-const MSG_SUBJECT_REQUIRED: &str =
+pub const MSG_SUBJECT_REQUIRED: &str =
     "Subject must be specified using either query params party or unit or header value person.";
 
 /// Bind a `DateTime?` query parameter as ASP.NET does: absent, empty or whitespace → `None`;

@@ -1,9 +1,9 @@
 //! App events (spec §5.1–§5.3, §6): Altinn apps publish instance events; service owners read
 //! them per app, and anyone reads them per party, each event authorized for the caller.
 
-use events_core::app_event::{build_app_event, AppEventRequest};
+use events_core::app_event::{build_app_event, require_org_caller, AppEventRequest};
 use events_core::authz::builtin::PartyKey;
-use events_core::query::{AppEndpoint, AppEventsQuery, SubjectSource};
+use events_core::query::{AppEndpoint, AppEventsQuery, SubjectSource, MSG_SUBJECT_REQUIRED};
 use events_core::time::Timestamp;
 use events_core::{urn, ApiError};
 use worker::{Env, Request, Response};
@@ -95,9 +95,7 @@ pub async fn read_for_org(
     let caller = auth::caller(&req, env, cfg)
         .await
         .ok_or(ApiError::unauthorized())?;
-    if caller.claims.org().is_none() {
-        return Err(ApiError::text(401, "Only orgs can call this api"));
-    }
+    require_org_caller(&caller.claims)?;
     events_core::publish::require_json_content_type(http::header(&req, "content-type").as_deref())?;
     let qs = pages::query_string(&req)?;
     let person = http::header(&req, "person");
@@ -121,9 +119,7 @@ pub async fn read_for_party(req: Request, env: &Env, cfg: &Config) -> Result<Res
     let person = http::header(&req, "person");
     let q = AppEventsQuery::from_request(&qs, person.as_deref(), AppEndpoint::ForParty)?;
     let Some(subject) = subject_of(env, &q).await? else {
-        return Err(ApiError::bad_request(
-            "Subject must be specified using either query params party or unit or header value person.",
-        ));
+        return Err(ApiError::bad_request(MSG_SUBJECT_REQUIRED));
     };
     let party: i64 = subject.trim_start_matches("/party/").parse().unwrap_or(0);
     let stub = objects::stub(env, PARTY, &authz::party_object_name(&PartyKey::Id(party)))?;
