@@ -157,8 +157,8 @@ pub fn check_request(
         ),
     };
     let is_app = req.resource_filter.as_deref().is_some_and(|r| {
-        r.len() >= urn::APP_RESOURCE_PREFIX.len()
-            && r[..urn::APP_RESOURCE_PREFIX.len()].eq_ignore_ascii_case(urn::APP_RESOURCE_PREFIX)
+        r.get(..urn::APP_RESOURCE_PREFIX.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(urn::APP_RESOURCE_PREFIX))
     }) || source_filter.as_ref().is_some_and(|s| {
         !apps_domain.is_empty() && s.host().ends_with(&apps_domain.to_ascii_lowercase())
     });
@@ -515,6 +515,11 @@ mod tests {
             ),
             (
                 json!({"endPoint": "https://x.example/h", "resourceFilter": "urn:altinn:resource:Bad"}),
+                org(),
+                (400, MSG_INVALID_RESOURCE_FILTER),
+            ),
+            (
+                json!({"endPoint": "https://x.example/h", "resourceFilter": "urn:altinn:resourceé:app_x"}),
                 org(),
                 (400, MSG_INVALID_RESOURCE_FILTER),
             ),

@@ -35,8 +35,9 @@ pub fn token_of(req: &Request) -> Option<String> {
     let headers = req.headers();
     if let Ok(Some(auth)) = headers.get("authorization") {
         let auth = auth.trim();
-        if auth.len() > 7 && auth[..7].eq_ignore_ascii_case("bearer ") {
-            let t = auth[7..].trim();
+        let scheme = auth.get(..7);
+        if scheme.is_some_and(|s| s.eq_ignore_ascii_case("bearer ")) {
+            let t = auth.get(7..).unwrap_or_default().trim();
             if !t.is_empty() {
                 return Some(t.to_owned());
             }
