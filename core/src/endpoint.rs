@@ -322,7 +322,7 @@ fn parse_ipv4_number(part: &str) -> Option<u64> {
 
 /// The text between the brackets of an IPv6 literal as eight groups: 1–4 hex digits per group,
 /// at most one `::`, optionally a dotted-decimal IPv4 address as the last 32 bits.
-fn parse_ipv6(s: &str) -> Option<[u16; 8]> {
+pub(crate) fn parse_ipv6(s: &str) -> Option<[u16; 8]> {
     let mut groups = [0u16; 8];
     match s.find("::") {
         None => {

@@ -383,61 +383,7 @@ fn parse_port(s: &str) -> Result<u16, UriError> {
 /// at most one `::` standing for one or more zero groups, and optionally a dotted IPv4
 /// address as the last two groups.
 fn is_ipv6(s: &str) -> bool {
-    let (head, tail) = match s.find("::") {
-        Some(i) => (&s[..i], Some(&s[i + 2..])),
-        None => (s, None),
-    };
-    let head_groups = match count_groups(head, tail.is_none()) {
-        Some(n) => n,
-        None => return false,
-    };
-    match tail {
-        None => head_groups == 8,
-        Some(tail) => match count_groups(tail, true) {
-            Some(n) => head_groups + n <= 7,
-            None => false,
-        },
-    }
-}
-
-/// Number of 16-bit groups in a `:`-separated run (empty run: 0), or `None` if malformed.
-fn count_groups(s: &str, ipv4_allowed_last: bool) -> Option<usize> {
-    if s.is_empty() {
-        return Some(0);
-    }
-    let mut count = 0;
-    let mut pieces = s.split(':').peekable();
-    while let Some(piece) = pieces.next() {
-        let last = pieces.peek().is_none();
-        if last && ipv4_allowed_last && piece.contains('.') {
-            if !is_ipv4(piece) {
-                return None;
-            }
-            count += 2;
-        } else if (1..=4).contains(&piece.len()) && piece.bytes().all(|b| b.is_ascii_hexdigit()) {
-            count += 1;
-        } else {
-            return None;
-        }
-    }
-    Some(count)
-}
-
-fn is_ipv4(s: &str) -> bool {
-    let mut parts = 0;
-    for part in s.split('.') {
-        parts += 1;
-        if part.is_empty() || part.len() > 3 || !part.bytes().all(|b| b.is_ascii_digit()) {
-            return false;
-        }
-        let value = part
-            .bytes()
-            .fold(0u32, |acc, b| acc * 10 + u32::from(b - b'0'));
-        if value > 255 {
-            return false;
-        }
-    }
-    parts == 4
+    crate::endpoint::parse_ipv6(s).is_some()
 }
 
 fn push_decimal(out: &mut String, value: u16) {

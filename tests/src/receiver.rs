@@ -498,21 +498,7 @@ async fn respond<W: AsyncWriteExt + Unpin>(
     body: &str,
     close: bool,
 ) -> std::io::Result<()> {
-    let connection = if close { "close" } else { "keep-alive" };
-    let response = if status == 204 || status == 304 {
-        format!(
-            "HTTP/1.1 {status} {}\r\nConnection: {connection}\r\n\r\n",
-            reason(status)
-        )
-    } else {
-        format!(
-            "HTTP/1.1 {status} {}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: {connection}\r\n\r\n{body}",
-            reason(status),
-            body.len(),
-        )
-    };
-    write.write_all(response.as_bytes()).await?;
-    write.flush().await
+    respond_with_type(write, status, "text/plain; charset=utf-8", body, close).await
 }
 
 async fn respond_json<W: AsyncWriteExt + Unpin>(
@@ -521,12 +507,36 @@ async fn respond_json<W: AsyncWriteExt + Unpin>(
     body: &str,
     close: bool,
 ) -> std::io::Result<()> {
+    respond_with_type(
+        write,
+        status,
+        "application/json; charset=utf-8",
+        body,
+        close,
+    )
+    .await
+}
+
+async fn respond_with_type<W: AsyncWriteExt + Unpin>(
+    write: &mut W,
+    status: u16,
+    content_type: &str,
+    body: &str,
+    close: bool,
+) -> std::io::Result<()> {
     let connection = if close { "close" } else { "keep-alive" };
-    let response = format!(
-        "HTTP/1.1 {status} {}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: {}\r\nConnection: {connection}\r\n\r\n{body}",
-        reason(status),
-        body.len(),
-    );
+    let response = if status == 204 || status == 304 {
+        format!(
+            "HTTP/1.1 {status} {}\r\nConnection: {connection}\r\n\r\n",
+            reason(status)
+        )
+    } else {
+        format!(
+            "HTTP/1.1 {status} {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: {connection}\r\n\r\n{body}",
+            reason(status),
+            body.len(),
+        )
+    };
     write.write_all(response.as_bytes()).await?;
     write.flush().await
 }
