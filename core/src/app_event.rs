@@ -174,11 +174,7 @@ pub fn build_app_event(
 
     let uri =
         AbsoluteUri::parse(source).map_err(|_| ApiError::bad_request(MSG_SOURCE_NOT_ABSOLUTE))?;
-    let path = uri.path();
-    let owned = path
-        .strip_prefix('/')
-        .is_some_and(|rest| rest.starts_with(access_context));
-    if !owned {
+    if !owns_source_path(access_context, uri.path()) {
         let mut msg = String::with_capacity(access_context.len() + source.len() + 48);
         msg.push_str(access_context);
         msg.push_str(" is not authorized to create events for ");
@@ -214,6 +210,15 @@ pub fn build_app_event(
         event.set("alternativesubject", alt);
     }
     Ok(event)
+}
+
+/// Whether an app (`{org}/{app}`, its platform token's access context) owns a source path:
+/// the path must begin with the context's segments as whole segments, so `ttd/app` owns
+/// `/ttd/app/instances/…` but not `/ttd/app-2/…` (Altinn compares string prefixes; spec §19.3).
+pub fn owns_source_path(access_context: &str, path: &str) -> bool {
+    let mut path_segments = path.strip_prefix('/').unwrap_or(path).split('/');
+    let mut context_segments = access_context.split('/');
+    context_segments.all(|c| !c.is_empty() && path_segments.next() == Some(c))
 }
 
 /// `GET /app/{org}/{app}` is for service owners: a token without `urn:altinn:org` gets 401
@@ -383,14 +388,51 @@ mod tests {
     }
 
     #[wasm_bindgen_test(unsupported = test)]
+    fn ownership_is_by_whole_segments() {
+        let cases = [
+            ("ttd/app", "/ttd/app/instances/1/2", true),
+            ("ttd/app", "/ttd/app", true),
+            ("ttd/app", "/ttd/app/", true),
+            ("ttd/app", "/ttd/app-2/instances/1/2", false),
+            ("ttd/app", "/ttd/appx", false),
+            ("ttd/app", "/ttd2/app/instances", false),
+            ("ttd/app", "/ttd", false),
+            ("ttd/app", "/", false),
+            ("ttd/", "/ttd/x", false),
+            ("/", "/ttd/x", false),
+            ("ttd/app", "/TTD/app/x", false),
+        ];
+        for (context, path, owned) in cases {
+            assert_eq!(owns_source_path(context, path), owned, "{context} {path}");
+        }
+        let r = req(
+            "https://ttd.apps.altinn.no/ttd/app-2/instances/1/2",
+            "1.0",
+            "t",
+            "/party/1",
+            "",
+        );
+        assert_eq!(
+            build_app_event(&r, "ttd/app", ID, now()).unwrap_err(),
+            ApiError::text(
+                401,
+                "ttd/app is not authorized to create events for https://ttd.apps.altinn.no/ttd/app-2/instances/1/2"
+            )
+        );
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
     fn ownership_and_absolute_source() {
         let cases: Vec<(&str, &str, Result<(), ApiError>)> = vec![
             ("ttd/apps-test", SOURCE, Ok(())),
-            // Plain prefix: apps-test may publish for apps-test-2.
+            // Whole segments (Altinn: a plain prefix, so apps-test could publish for apps-test-2).
             (
                 "ttd/apps-test",
                 "https://ttd.apps.altinn.no/ttd/apps-test-2/instances/1/g",
-                Ok(()),
+                Err(ApiError::text(
+                    401,
+                    "ttd/apps-test is not authorized to create events for https://ttd.apps.altinn.no/ttd/apps-test-2/instances/1/g",
+                )),
             ),
             ("ttd/apps-test", "https://ttd.apps.altinn.no/ttd/apps-test", Ok(())),
             (

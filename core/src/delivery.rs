@@ -86,8 +86,10 @@ pub fn is_success(status: u16) -> bool {
 pub const WEBHOOK_CONTENT_TYPE: &str = "application/json; charset=utf-8";
 
 /// The body POSTed to an endpoint (spec §10.2, §19.32): the CloudEvent JSON as is; for endpoints
-/// whose URL contains `hooks.slack.com` (case-sensitive, anywhere in the string), `{"text": "` +
-/// the event JSON with every `"` replaced by `\"` + `"}` (only quotes are escaped).
+/// whose URL contains `hooks.slack.com` (case-sensitive, anywhere in the string), Slack's
+/// envelope `{"text": "<the event JSON as a JSON string>"}`. Altinn escapes only `"` there, so
+/// an event with a backslash or a control character gives Slack invalid JSON; here the text is
+/// a real JSON string.
 ///
 /// An empty `event_json` (an envelope without event) gives an empty body, or `{ }` for Slack,
 /// as Altinn does.
@@ -98,16 +100,14 @@ pub fn webhook_body(endpoint: &str, event_json: &str) -> String {
     if event_json.is_empty() {
         return String::from("{ }");
     }
-    let quotes = event_json.bytes().filter(|&b| b == b'"').count();
-    let mut body = String::with_capacity(event_json.len() + quotes + 12);
-    body.push_str("{\"text\": \"");
-    for (i, part) in event_json.split('"').enumerate() {
-        if i > 0 {
-            body.push_str("\\\"");
-        }
-        body.push_str(part);
+    let mut body = String::with_capacity(event_json.len() + event_json.len() / 8 + 12);
+    body.push_str("{\"text\": ");
+    match serde_json::to_string(event_json) {
+        Ok(text) => body.push_str(&text),
+        // Serialising a string cannot fail; the core's own writer is the same escape.
+        Err(_) => crate::json::write_json_string(&mut body, event_json),
     }
-    body.push_str("\"}");
+    body.push('}');
     body
 }
 
@@ -306,11 +306,11 @@ mod tests {
                 event,
                 r#"{"text": "{\"specversion\":\"1.0\",\"id\":\"x\"}"}"#,
             ),
-            // Only quotes are escaped: backslashes and non-ASCII pass through.
+            // A real JSON string: backslashes are escaped too (Altinn escapes only quotes).
             (
                 "https://hooks.slack.com/x",
                 r#"{"id":"a\\b","data":"æ\"q"}"#,
-                r#"{"text": "{\"id\":\"a\\b\",\"data\":\"æ\\"q\"}"}"#,
+                r#"{"text": "{\"id\":\"a\\\\b\",\"data\":\"æ\\\"q\"}"}"#,
             ),
             ("https://hooks.slack.com/x", "", "{ }"),
             ("https://webhook.example.com/hook", event, event),
@@ -320,6 +320,15 @@ mod tests {
         ];
         for &(endpoint, json, expected) in cases {
             assert_eq!(webhook_body(endpoint, json), expected, "{endpoint} {json}");
+        }
+        // Whatever the event holds, Slack gets valid JSON whose text is the event.
+        for event in [
+            r#"{"data":{"path":"C:\\temp","lines":"a\nb","ctl":"\u0001\t"}}"#,
+            r#"{"data":"\\\"\/"}"#,
+        ] {
+            let body = webhook_body("https://hooks.slack.com/x", event);
+            let parsed: serde_json::Value = serde_json::from_str(&body).unwrap();
+            assert_eq!(parsed["text"], event, "{body}");
         }
         assert_eq!(WEBHOOK_CONTENT_TYPE, "application/json; charset=utf-8");
     }

@@ -24,6 +24,8 @@ pub enum ErrorBody {
     Problem { detail: Option<String> },
     /// ASP.NET's ValidationProblem: `errors` maps a field name to its messages.
     Validation(Vec<(String, Vec<String>)>),
+    /// No body, and an `Allow` header listing the methods the path supports (RFC 9110 §15.5.6).
+    MethodNotAllowed { allow: String },
 }
 
 /// An error answered to the client: an HTTP status and the body that goes with it.
@@ -38,6 +40,8 @@ pub struct ApiError {
 pub struct RenderedError {
     pub status: u16,
     pub content_type: Option<&'static str>,
+    /// The `Allow` header of a 405.
+    pub allow: Option<String>,
     pub body: String,
 }
 
@@ -92,6 +96,16 @@ impl ApiError {
         ApiError::new(status, ErrorBody::Empty)
     }
 
+    /// 405 without a body and with `Allow: {methods}` (comma-separated).
+    pub fn method_not_allowed(methods: &[&str]) -> Self {
+        ApiError::new(
+            405,
+            ErrorBody::MethodNotAllowed {
+                allow: methods.join(", "),
+            },
+        )
+    }
+
     /// 401 without a body: no or invalid credentials.
     pub const fn unauthorized() -> Self {
         Self::empty(401)
@@ -136,6 +150,13 @@ impl ApiError {
             ErrorBody::Empty => RenderedError {
                 status: self.status,
                 content_type: None,
+                allow: None,
+                body: String::new(),
+            },
+            ErrorBody::MethodNotAllowed { allow } => RenderedError {
+                status: self.status,
+                content_type: None,
+                allow: Some(allow.clone()),
                 body: String::new(),
             },
             ErrorBody::Text(text) => {
@@ -144,6 +165,7 @@ impl ApiError {
                 RenderedError {
                     status: self.status,
                     content_type: Some(JSON_UTF8),
+                    allow: None,
                     body,
                 }
             }
@@ -160,6 +182,7 @@ impl ApiError {
                 RenderedError {
                     status: self.status,
                     content_type: Some(PROBLEM_JSON),
+                    allow: None,
                     body,
                 }
             }
@@ -192,6 +215,7 @@ impl ApiError {
                 RenderedError {
                     status: self.status,
                     content_type: Some(PROBLEM_JSON),
+                    allow: None,
                     body,
                 }
             }
@@ -204,6 +228,10 @@ impl ApiError {
         push_usize(&mut out, self.status as usize);
         match &self.body {
             ErrorBody::Empty => {}
+            ErrorBody::MethodNotAllowed { allow } => {
+                out.push_str(" allow: ");
+                out.push_str(allow);
+            }
             ErrorBody::Text(t) => {
                 out.push(' ');
                 out.push_str(t);

@@ -115,6 +115,47 @@ impl<'de> Deserialize<'de> for Members<'de> {
     }
 }
 
+/// Deepest nesting of arrays and objects a request body may have (System.Text.Json's
+/// default `MaxDepth`, which Altinn's API uses).
+pub const MAX_DEPTH: usize = 64;
+
+/// Refuse a JSON body nested deeper than [`MAX_DEPTH`] before any parser walks it (a 400
+/// ValidationProblem for `$`). Brackets inside strings do not count. Text that is not JSON
+/// passes here and is refused by the parser that reads it.
+pub fn check_depth(body: &[u8]) -> Result<(), crate::ApiError> {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &b in body {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Err(crate::ApiError::validation(
+                        "$",
+                        alloc::format!(
+                            "The JSON value is nested deeper than the maximum depth of {MAX_DEPTH}."
+                        ),
+                    ));
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,5 +238,35 @@ mod tests {
         let mut out = String::new();
         write_minified(&mut out, "\"already\"");
         assert_eq!(out, "\"already\"");
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn nesting_depth() {
+        let nested = |n: usize| {
+            let mut s = String::new();
+            for _ in 0..n {
+                s.push_str("{\"a\":[");
+            }
+            for _ in 0..n {
+                s.push_str("]}");
+            }
+            s
+        };
+        // 32 pairs = 64 levels: accepted; one more level: refused.
+        assert!(check_depth(nested(32).as_bytes()).is_ok());
+        let deeper = alloc::format!("[{}]", nested(32));
+        let e = check_depth(deeper.as_bytes()).unwrap_err();
+        assert_eq!(e.status, 400);
+        assert_eq!(
+            e,
+            crate::ApiError::validation(
+                "$",
+                "The JSON value is nested deeper than the maximum depth of 64."
+            )
+        );
+        // Brackets in strings (with escaped quotes) do not count.
+        let in_string = alloc::format!("{{\"s\":\"\\\"{}\"}}", "[".repeat(100));
+        assert!(check_depth(in_string.as_bytes()).is_ok());
+        assert!(check_depth(b"[]]]]]]{}").is_ok());
     }
 }

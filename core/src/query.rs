@@ -100,15 +100,19 @@ impl QueryString {
             .collect()
     }
 
-    /// Bind an `int` parameter as ASP.NET does. `Ok(None)` when absent or empty; an error
-    /// entry `(key, "The value '…' is not valid for key.")` when not a 32-bit integer.
+    /// Bind a non-nullable `int` parameter as ASP.NET does. `Ok(None)` when absent; an error
+    /// entry `(key, "The value '…' is invalid.")` when given empty or blank (`size=`), and
+    /// `(key, "The value '…' is not valid for key.")` when not a 32-bit integer.
     pub fn int(&self, key: &str) -> Result<Option<i32>, (String, String)> {
         let Some(v) = self.first(key) else {
             return Ok(None);
         };
         let t = v.trim();
         if t.is_empty() {
-            return Ok(None);
+            return Err((
+                key.to_owned(),
+                alloc::format!("The value '{v}' is invalid."),
+            ));
         }
         let digits = t.strip_prefix('+').unwrap_or(t);
         match digits.parse::<i32>() {
@@ -830,6 +834,37 @@ mod app_query_tests {
                 "{query} {person:?} {endpoint:?}"
             );
         }
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn empty_integers_are_invalid() {
+        let q = |s: &str| QueryString::parse(s);
+        let invalid = |field: &str, value: &str| {
+            ApiError::validation(field, alloc::format!("The value '{value}' is invalid."))
+        };
+        let generic = |s: &str| GenericEventsQuery::from_request(&q(s), None);
+        assert_eq!(
+            generic("resource=urn:altinn:resource:x&after=0&size=").unwrap_err(),
+            invalid("size", "")
+        );
+        assert_eq!(
+            generic("resource=urn:altinn:resource:x&after=0&size=%20").unwrap_err(),
+            invalid("size", " ")
+        );
+        assert!(generic("resource=urn:altinn:resource:x&after=0").is_ok());
+        let app = |s: &str| AppEventsQuery::from_request(&q(s), None, AppEndpoint::ForParty);
+        assert_eq!(app("after=0&party=").unwrap_err(), invalid("party", ""));
+        assert_eq!(
+            app("after=0&party=1&size=").unwrap_err(),
+            invalid("size", "")
+        );
+        assert_eq!(
+            app("after=0&party=&size=+").unwrap_err(),
+            ApiError::validation_many(vec![
+                ("party".into(), vec!["The value '' is invalid.".into()]),
+                ("size".into(), vec!["The value ' ' is invalid.".into()]),
+            ])
+        );
     }
 
     #[wasm_bindgen_test(unsupported = test)]

@@ -35,6 +35,7 @@ pub const SETTINGS: &[&str] = &[
     "DELIVERY_RETRY_DELAYS",
     "WEBHOOK_TIMEOUT_SECONDS",
     "PDP_URL",
+    "DEV_MODE",
 ];
 
 /// Default readiness timeout; the first start includes a release build of the worker.
@@ -92,7 +93,7 @@ impl TestServer {
     /// [`stop`](Self::stop) to test a restart.
     ///
     /// Every CONTRACT §2 setting is passed: empty (= built-in default), except
-    /// `WEBHOOK_ALLOW_PRIVATE=true` and `EVENTS_BASE_URL=http://127.0.0.1:<port>`. `vars` override
+    /// `WEBHOOK_ALLOW_PRIVATE=true`, `DEV_MODE=true` and `EVENTS_BASE_URL=http://127.0.0.1:<port>`. `vars` override
     /// those and may add other variables.
     #[track_caller]
     pub fn start_with_state(dir: impl Into<PathBuf>, vars: &[(&str, &str)]) -> TestServer {
@@ -279,8 +280,10 @@ impl TestServer {
             }
             match http_get(addr, "/health", Duration::from_secs(5)) {
                 Ok((200, _)) => return Ok(()),
-                // The worker is serving but refuses a bad setting (tests of that rule).
+                // The worker is serving but refuses a bad setting (tests of that rule), or
+                // fails closed for a missing key setting outside DEV_MODE.
                 Ok((500, body)) if body.contains("The setting ") => return Ok(()),
+                Ok((503, body)) if body.contains("Missing setting: ") => return Ok(()),
                 Ok((status, body)) => {
                     last = format!("GET /health answered {status}: {}", truncate(&body, 200))
                 }
@@ -375,7 +378,7 @@ fn effective_vars(overrides: &[(&str, &str)], base_url: &str) -> Vec<(String, St
         .iter()
         .map(|name| {
             let value = match *name {
-                "WEBHOOK_ALLOW_PRIVATE" => "true".to_owned(),
+                "WEBHOOK_ALLOW_PRIVATE" | "DEV_MODE" => "true".to_owned(),
                 "EVENTS_BASE_URL" => base_url.to_owned(),
                 _ => String::new(),
             };
@@ -686,6 +689,7 @@ mod tests {
             assert!(get(name).is_some(), "{name} always passed");
         }
         assert_eq!(get("WEBHOOK_ALLOW_PRIVATE"), Some("true"));
+        assert_eq!(get("DEV_MODE"), Some("true"));
         assert_eq!(get("EVENTS_BASE_URL"), Some("http://127.0.0.1:9"));
         assert_eq!(get("ALTINN_JWKS"), Some(""));
         assert_eq!(get("PDP_URL"), Some("http://x:1/d"));

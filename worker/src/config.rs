@@ -11,13 +11,14 @@ use events_core::token::{IssuerKeys, Jwks};
 use events_core::ApiError;
 use worker::Env;
 
-/// The development key set in `dev/keys`, trusted only while no key setting is given.
+/// The development key set in `dev/keys`, trusted only with `DEV_MODE=true` where no key
+/// setting is given.
 pub const DEV_JWKS: &str = include_str!("../../dev/keys/dev-jwks.json");
 
 /// Altinn's outbound retry schedule (spec §10.5): 11 delays, 12 attempts.
 pub const DEFAULT_RETRY_DELAYS: &str = "10,30,60,300,600,1800,3600,10800,21600,43200,43200";
 
-pub const SETTINGS: [&str; 9] = [
+pub const SETTINGS: [&str; 10] = [
     "ALTINN_JWKS",
     "ALTINN_OPENID_WELLKNOWN",
     "PLATFORM_ACCESS_JWKS",
@@ -27,6 +28,7 @@ pub const SETTINGS: [&str; 9] = [
     "DELIVERY_RETRY_DELAYS",
     "WEBHOOK_TIMEOUT_SECONDS",
     "PDP_URL",
+    "DEV_MODE",
 ];
 
 /// Where Altinn token signing keys come from.
@@ -49,8 +51,25 @@ pub struct Config {
     pub retry_delays: Vec<u32>,
     pub webhook_timeout_secs: u32,
     pub pdp_url: Option<String>,
-    /// True while the dev keys are trusted (no key setting given).
+    /// True while the dev keys are trusted (`DEV_MODE=true` and no key setting given).
     pub dev_keys: bool,
+    /// Key settings that are missing outside `DEV_MODE` (the service then fails closed).
+    pub missing: Vec<&'static str>,
+}
+
+impl Config {
+    /// Why authenticated requests cannot be served: the key settings that are missing in a
+    /// deployment without `DEV_MODE=true`, named in one sentence.
+    pub fn missing_keys(&self) -> Option<String> {
+        if self.missing.is_empty() {
+            return None;
+        }
+        Some(format!(
+            "Missing setting: {}. No token can be verified without it; set it (README, \
+             Configuration), or DEV_MODE=true for local development with the dev keys.",
+            self.missing.join(", ")
+        ))
+    }
 }
 
 /// The raw setting values a parsed configuration was made from.
@@ -114,6 +133,8 @@ fn setting<'a>(values: &'a [Option<String>], name: &str) -> Option<&'a str> {
 /// Parse raw setting values (in [`SETTINGS`] order).
 pub fn parse(values: &[Option<String>]) -> Result<Config, ApiError> {
     let get = |name| setting(values, name);
+    let dev_mode = parse_bool("DEV_MODE", get("DEV_MODE"))?;
+    let mut missing = Vec::new();
     let dev = || Jwks::parse(DEV_JWKS).map_err(|e| bad("ALTINN_JWKS", e));
     let (altinn_keys, mut dev_keys) = match (get("ALTINN_JWKS"), get("ALTINN_OPENID_WELLKNOWN")) {
         (Some(jwks), _) => (
@@ -126,10 +147,18 @@ pub fn parse(values: &[Option<String>]) -> Result<Config, ApiError> {
             }
             (AltinnKeys::OpenId(url.to_owned()), false)
         }
-        (None, None) => (AltinnKeys::Jwks(dev()?), true),
+        (None, None) if dev_mode => (AltinnKeys::Jwks(dev()?), true),
+        (None, None) => {
+            missing.push("ALTINN_JWKS (or ALTINN_OPENID_WELLKNOWN)");
+            (AltinnKeys::Jwks(Jwks::default()), false)
+        }
     };
     let platform_keys = match get("PLATFORM_ACCESS_JWKS") {
         Some(json) => IssuerKeys::parse(json).map_err(|e| bad("PLATFORM_ACCESS_JWKS", e))?,
+        None if !dev_mode => {
+            missing.push("PLATFORM_ACCESS_JWKS");
+            IssuerKeys::default()
+        }
         None => {
             dev_keys = true;
             let jwks = Jwks::parse(DEV_JWKS).map_err(|e| bad("PLATFORM_ACCESS_JWKS", e))?;
@@ -146,17 +175,7 @@ pub fn parse(values: &[Option<String>]) -> Result<Config, ApiError> {
     if apps_domain.contains('/') || apps_domain.contains(' ') {
         return Err(bad("APPS_DOMAIN", "expected a domain name"));
     }
-    let allow_private_webhooks = match get("WEBHOOK_ALLOW_PRIVATE") {
-        None => false,
-        Some(v) if v.eq_ignore_ascii_case("true") => true,
-        Some(v) if v.eq_ignore_ascii_case("false") => false,
-        Some(v) => {
-            return Err(bad(
-                "WEBHOOK_ALLOW_PRIVATE",
-                format!("'{v}' is not true or false"),
-            ))
-        }
-    };
+    let allow_private_webhooks = parse_bool("WEBHOOK_ALLOW_PRIVATE", get("WEBHOOK_ALLOW_PRIVATE"))?;
     let retry_delays = parse_delays(get("DELIVERY_RETRY_DELAYS").unwrap_or(DEFAULT_RETRY_DELAYS))
         .map_err(|e| bad("DELIVERY_RETRY_DELAYS", e))?;
     let webhook_timeout_secs = match get("WEBHOOK_TIMEOUT_SECONDS") {
@@ -186,7 +205,18 @@ pub fn parse(values: &[Option<String>]) -> Result<Config, ApiError> {
         webhook_timeout_secs,
         pdp_url,
         dev_keys,
+        missing,
     })
+}
+
+/// `true`/`false` (any case); unset is `false`.
+fn parse_bool(name: &str, value: Option<&str>) -> Result<bool, ApiError> {
+    match value {
+        None => Ok(false),
+        Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
+        Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
+        Some(v) => Err(bad(name, format!("'{v}' is not true or false"))),
+    }
 }
 
 /// `10,30,60` → [10, 30, 60]. Each delay is 0..=43200 s (a Durable Object alarm can wait
@@ -234,9 +264,36 @@ mod tests {
     }
 
     #[test]
-    fn defaults_trust_dev_keys() {
+    fn without_dev_mode_missing_keys_fail_closed() {
         let c = parse(&values(&[])).unwrap();
+        assert!(!c.dev_keys);
+        assert!(c.platform_keys.for_issuer("platform").is_none());
+        assert_eq!(
+            c.missing_keys().unwrap(),
+            "Missing setting: ALTINN_JWKS (or ALTINN_OPENID_WELLKNOWN), PLATFORM_ACCESS_JWKS. No \
+             token can be verified without it; set it (README, Configuration), or DEV_MODE=true \
+             for local development with the dev keys."
+        );
+        let c = parse(&values(&[("ALTINN_JWKS", DEV_JWKS), ("DEV_MODE", "false")])).unwrap();
+        assert!(c
+            .missing_keys()
+            .unwrap()
+            .starts_with("Missing setting: PLATFORM_ACCESS_JWKS. "));
+        let platform = format!(r#"{{"platform":{DEV_JWKS}}}"#);
+        let c = parse(&values(&[
+            ("ALTINN_JWKS", DEV_JWKS),
+            ("PLATFORM_ACCESS_JWKS", &platform),
+        ]))
+        .unwrap();
+        assert_eq!(c.missing_keys(), None);
+        assert!(!c.dev_keys);
+    }
+
+    #[test]
+    fn dev_mode_trusts_dev_keys() {
+        let c = parse(&values(&[("DEV_MODE", "true")])).unwrap();
         assert!(c.dev_keys);
+        assert_eq!(c.missing_keys(), None);
         assert_eq!(c.retry_delays.len(), 11);
         assert_eq!(c.webhook_timeout_secs, 45);
         assert_eq!(c.base_url, "http://127.0.0.1:8787");
@@ -252,6 +309,7 @@ mod tests {
             ("DELIVERY_RETRY_DELAYS", "10,x", "The setting DELIVERY_RETRY_DELAYS is invalid: 'x' is not a delay"),
             ("WEBHOOK_TIMEOUT_SECONDS", "0", "The setting WEBHOOK_TIMEOUT_SECONDS is invalid: '0'"),
             ("WEBHOOK_ALLOW_PRIVATE", "yes", "The setting WEBHOOK_ALLOW_PRIVATE is invalid: 'yes' is not true or false"),
+            ("DEV_MODE", "1", "The setting DEV_MODE is invalid: '1' is not true or false"),
             ("PDP_URL", "ftp://x", "The setting PDP_URL is invalid: expected an http(s) URL"),
             ("EVENTS_BASE_URL", "localhost", "The setting EVENTS_BASE_URL is invalid: expected an http(s) URL"),
         ];

@@ -11,12 +11,32 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Content type of CloudEvent lists.
 pub const CLOUDEVENTS_JSON: &str = "application/cloudevents+json; charset=utf-8";
 
-/// A random W3C-style trace id for problem documents.
+/// A random W3C-style trace id for problem documents. It identifies a log line, nothing is
+/// stored under it; if the platform's random source fails, the id says so instead.
 pub fn trace_id() -> String {
     let mut bytes = [0u8; 24];
-    let _ = getrandom::getrandom(&mut bytes);
+    if getrandom::getrandom(&mut bytes).is_err() {
+        return "00-no-random-source-00".to_owned();
+    }
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("00-{}-{}-00", &hex[..32], &hex[32..48])
+    let (trace, rest) = hex.split_at(32);
+    let span = rest.get(..16).unwrap_or(rest);
+    format!("00-{trace}-{span}-00")
+}
+
+/// A new random GUID (version 4), or a 503 when the platform's random source fails: an all-zero
+/// id would make the `(id, source)` de-duplication drop every later event.
+pub fn new_guid() -> Result<String, ApiError> {
+    guid_from(getrandom::getrandom).inspect_err(|_| {
+        worker::console_error!("the random source failed");
+    })
+}
+
+fn guid_from<E>(fill: impl FnOnce(&mut [u8]) -> Result<(), E>) -> Result<String, ApiError> {
+    let mut bytes = [0u8; 16];
+    fill(&mut bytes)
+        .map_err(|_| ApiError::unavailable("No random id could be generated. Please retry."))?;
+    Ok(events_core::identity::guid_from_random(bytes))
 }
 
 /// Render an error. This is the only place that maps [`ApiError`] to HTTP.
@@ -28,6 +48,9 @@ pub fn error_response(err: &ApiError) -> Response {
     let headers = Headers::new();
     if let Some(ct) = rendered.content_type {
         let _ = headers.set("content-type", ct);
+    }
+    if let Some(allow) = &rendered.allow {
+        let _ = headers.set("allow", allow);
     }
     let builder = ResponseBuilder::new()
         .with_status(rendered.status)
@@ -45,7 +68,8 @@ pub fn platform_error(context: &str, e: worker::Error) -> ApiError {
     ApiError::unavailable(format!("{context}. Please retry."))
 }
 
-/// Read the body up to [`MAX_BODY_BYTES`]; larger bodies are a 413 problem.
+/// Read the body up to [`MAX_BODY_BYTES`]; larger bodies are a 413 problem, JSON nested
+/// deeper than [`events_core::json::MAX_DEPTH`] a 400.
 pub async fn read_body(req: &mut Request) -> Result<Vec<u8>, ApiError> {
     if let Ok(Some(len)) = req.headers().get("content-length") {
         if len
@@ -63,6 +87,8 @@ pub async fn read_body(req: &mut Request) -> Result<Vec<u8>, ApiError> {
     if bytes.len() > MAX_BODY_BYTES {
         return Err(ApiError::payload_too_large(MAX_BODY_BYTES));
     }
+    // Every body of this API is JSON: none nested deeper than Altinn's parser allows.
+    events_core::json::check_depth(&bytes)?;
     Ok(bytes)
 }
 
@@ -105,4 +131,21 @@ pub fn set_header(resp: &mut Response, name: &str, value: &str) -> Result<(), Ap
 /// A header of a response, if present.
 pub fn header_of(resp: &Response, name: &str) -> Option<String> {
     resp.headers().get(name).ok().flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guid_needs_randomness() {
+        let e = guid_from(|_| Err(())).unwrap_err();
+        assert_eq!(e.status, 503);
+        let id = guid_from(|b: &mut [u8]| {
+            b.fill(0xab);
+            Ok::<(), ()>(())
+        })
+        .unwrap();
+        assert_eq!(id, "abababab-abab-4bab-abab-abababababab");
+    }
 }

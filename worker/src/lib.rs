@@ -10,6 +10,7 @@ pub mod config;
 mod http;
 mod objects;
 mod routes;
+pub mod routing;
 
 pub use objects::delivery::Delivery;
 pub use objects::directory::SubscriptionDirectory;

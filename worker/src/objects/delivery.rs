@@ -320,9 +320,10 @@ impl Delivery {
         reply_json(&serde_json::json!({"stopped": true}))
     }
 
-    /// The subscription was validated elsewhere (`PUT /subscriptions/validate/{id}`): pending
-    /// validation events are no longer needed.
-    fn mark_validated(&self) -> Result<Response, ApiError> {
+    /// Record that the subscription is validated. `cancel_pending`: it was validated elsewhere
+    /// (`PUT /subscriptions/validate/{id}`), so pending validation events are no longer needed.
+    /// After a validation event succeeded they stay: every `POST` sends its own.
+    fn mark_validated(&self, cancel_pending: bool) -> Result<Response, ApiError> {
         if let Some((mut sub, deleted)) = self.meta()? {
             sub.validated = true;
             let json =
@@ -331,6 +332,9 @@ impl Delivery {
                 "UPDATE meta SET subscription = ?, deleted = ? WHERE k = 1",
                 vec![json.into(), (deleted as i64).into()],
             )?;
+        }
+        if !cancel_pending {
+            return reply_json(&serde_json::json!({"validated": true}));
         }
         self.exec(
             "UPDATE queue SET state = ?, finished = ? WHERE state = ? AND event_type = ?",
@@ -461,7 +465,7 @@ impl Delivery {
             Err(e) if e.status == 404 => {}
             Err(e) => return Err(e),
         }
-        self.mark_validated()?;
+        self.mark_validated(false)?;
         Ok(())
     }
 
@@ -583,7 +587,7 @@ impl Delivery {
             (Method::Post, "/init") => self.init(body_json(req).await?).await,
             (Method::Post, "/enqueue") => self.enqueue(body_json(req).await?).await,
             (Method::Post, "/stop") => self.stop().await,
-            (Method::Post, "/validated") => self.mark_validated(),
+            (Method::Post, "/validated") => self.mark_validated(true),
             (Method::Get, "/deadletters") => reply_json(&self.dead_letters()?),
             (Method::Post, "/redeliver") => self.redeliver().await,
             (Method::Get, "/trace") => reply_json(&self.trace_rows()?),

@@ -16,7 +16,6 @@ use crate::objects::event_query::QueryRequest;
 use crate::objects::{self, EVENT_LOG, PARTY};
 use crate::routes::pages;
 use crate::routes::private::send_to_log;
-use crate::routes::subscriptions::new_guid;
 
 /// `POST /events/api/v1/app`: a token (401) and a platform access token (403), JSON (415),
 /// the required values (400), the ownership check (401 JSON string), then 201 with
@@ -37,7 +36,7 @@ pub async fn publish(mut req: Request, env: &Env, cfg: &Config) -> Result<Respon
     let request = AppEventRequest::parse(&body)?;
     let context = format!("{}/{}", access.issuer, access.app);
     let now = Timestamp::from_unix_millis(worker::Date::now().as_millis() as i64);
-    let event = build_app_event(&request, &context, &new_guid(), now)?;
+    let event = build_app_event(&request, &context, &http::new_guid()?, now)?;
     send_to_log(env, &event, true, true).await?;
     let mut resp = http::json(201, events_core::json::json_string(event.id()))?;
     http::set_header(&mut resp, "location", event.subject().unwrap_or_default())?;

@@ -3,7 +3,7 @@
 
 use events_core::authz::builtin::PartyKey;
 use events_core::delivery::validation_event;
-use events_core::identity::{guid_from_random, Consumer};
+use events_core::identity::Consumer;
 use events_core::subscription::{
     app_subject_lookup, check_request, complete_app, complete_generic, list_json, not_authorized,
     Kind, RegisterLookup, Subscription, SubscriptionRequest,
@@ -22,13 +22,6 @@ use crate::objects::event_log::SubscriptionUpsert;
 use crate::objects::{self, DELIVERY, DIRECTORY, EVENT_LOG};
 
 pub const PATH: &str = "/events/api/v1/subscriptions";
-
-/// A random GUID.
-pub fn new_guid() -> String {
-    let mut bytes = [0u8; 16];
-    let _ = getrandom::getrandom(&mut bytes);
-    guid_from_random(bytes)
-}
 
 fn now_iso() -> String {
     Timestamp::from_unix_millis(worker::Date::now().as_millis() as i64).format()
@@ -99,6 +92,9 @@ pub async fn create(mut req: Request, env: &Env, cfg: &Config) -> Result<Respons
         return Err(not_authorized(&draft.resource_filter));
     }
 
+    // The validation event's id is drawn before anything is stored, so a failing random
+    // source stores nothing.
+    let event_id = http::new_guid()?;
     let dir = objects::stub(env, DIRECTORY, directory::NAME)?;
     let created: CreateReply = objects::call_json(
         &dir,
@@ -124,7 +120,6 @@ pub async fn create(mut req: Request, env: &Env, cfg: &Config) -> Result<Respons
     )
     .await?;
     // Every successful POST (new or duplicate) sends a validation event (spec §8.5 step 4).
-    let event_id = new_guid();
     let event = validation_event(&event_id, &cfg.base_url, sub.id);
     let delivery = objects::stub(env, DELIVERY, &sub.id.to_string())?;
     let _: serde_json::Value = objects::call_json(
