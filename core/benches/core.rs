@@ -16,6 +16,14 @@
 //!
 //! The inputs come from `workloads.rs`, shared with the wasm32 column (`tests/wasm_bench.rs`).
 
+// Benchmark code: a broken input should stop the run loudly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 #[cfg(not(target_arch = "wasm32"))]
 #[path = "workloads.rs"]
 mod workloads;

@@ -4,6 +4,12 @@
 //!
 //! Included with `#[path]`; not every user needs every item.
 #![allow(dead_code)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use events_core::authz::builtin::{Party, PolicyData, ResourcePolicy};
 use events_core::authz::mapping::{generic_event_resource, generic_read_request};

@@ -183,10 +183,9 @@ pub fn build_app_event(
     }
 
     let parts: alloc::vec::Vec<&str> = uri.path_segments().collect();
-    let (org, app, party, instance) = if parts.len() > 5 {
-        (parts[1], parts[2], parts[4], parts[5])
-    } else {
-        ("", "", "", "")
+    let (org, app, party, instance) = match parts.as_slice() {
+        [_, org, app, _, party, instance, ..] => (*org, *app, *party, *instance),
+        _ => ("", "", "", ""),
     };
     let mut resource = String::with_capacity(APP_RESOURCE_PREFIX.len() + org.len() + app.len() + 1);
     resource.push_str(APP_RESOURCE_PREFIX);

@@ -531,14 +531,14 @@ pub struct AppSourceParts {
 pub fn app_source_parts(source: &str) -> Option<AppSourceParts> {
     let uri = crate::uri::AbsoluteUri::parse(source).ok()?;
     let parts: Vec<&str> = uri.path_segments().collect();
-    if parts.len() <= 5 {
+    let [_, org, app, _, party_id, instance_guid, ..] = parts.as_slice() else {
         return None;
-    }
+    };
     Some(AppSourceParts {
-        org: parts[1].to_owned(),
-        app: parts[2].to_owned(),
-        party_id: parts[4].to_owned(),
-        instance_guid: parts[5].to_owned(),
+        org: (*org).to_owned(),
+        app: (*app).to_owned(),
+        party_id: (*party_id).to_owned(),
+        instance_guid: (*instance_guid).to_owned(),
         path_parts: parts.len(),
     })
 }

@@ -186,8 +186,10 @@ fn check_host(host: &str) -> Result<(), EndpointRefusal> {
 }
 
 fn ends_with_ignore_case(s: &str, suffix: &str) -> bool {
-    s.len() >= suffix.len()
-        && s.as_bytes()[s.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
+    s.len()
+        .checked_sub(suffix.len())
+        .and_then(|start| s.as_bytes().get(start..))
+        .is_some_and(|end| end.eq_ignore_ascii_case(suffix.as_bytes()))
 }
 
 /// IPv4 ranges that are not public unicast, as (network, prefix length, class). More specific
@@ -274,13 +276,10 @@ fn parse_whatwg_ipv4(host: &str) -> Option<u32> {
     let mut numbers = [0u64; 4];
     let mut count = 0;
     for part in host.split('.') {
-        if count == numbers.len() {
-            return None;
-        }
-        numbers[count] = parse_ipv4_number(part)?;
+        *numbers.get_mut(count)? = parse_ipv4_number(part)?;
         count += 1;
     }
-    let (last, leading) = numbers[..count].split_last()?;
+    let (last, leading) = numbers.get(..count)?.split_last()?;
     if leading.iter().any(|&n| n > 255) {
         return None;
     }
@@ -337,7 +336,9 @@ pub(crate) fn parse_ipv6(s: &str) -> Option<[u16; 8]> {
             if h + t > 7 {
                 return None;
             }
-            groups[8 - t..].copy_from_slice(&tail_groups[..t]);
+            groups
+                .get_mut(8 - t..)?
+                .copy_from_slice(tail_groups.get(..t)?);
             Some(groups)
         }
     }
@@ -354,18 +355,18 @@ fn parse_groups(s: &str, ipv4_last: bool, out: &mut [u16; 8]) -> Option<usize> {
         let last = pieces.peek().is_none();
         if last && ipv4_last && piece.contains('.') {
             let v4 = parse_dotted_ipv4(piece)?;
-            if n + 2 > out.len() {
+            let [high, low] = out.get_mut(n..n + 2)? else {
                 return None;
-            }
-            out[n] = (v4 >> 16) as u16;
-            out[n + 1] = v4 as u16;
+            };
+            *high = (v4 >> 16) as u16;
+            *low = v4 as u16;
             n += 2;
         } else {
             let hex = piece.bytes().all(|b| b.is_ascii_hexdigit());
-            if n == out.len() || !hex || piece.is_empty() || piece.len() > 4 {
+            if !hex || piece.is_empty() || piece.len() > 4 {
                 return None;
             }
-            out[n] = u16::from_str_radix(piece, 16).ok()?;
+            *out.get_mut(n)? = u16::from_str_radix(piece, 16).ok()?;
             n += 1;
         }
     }

@@ -314,20 +314,10 @@ fn push_trace_id(body: &mut String, trace_id: &str) {
     write_json_string(body, trace_id);
 }
 
-pub(crate) fn push_usize(out: &mut String, mut n: usize) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    for &b in &buf[i..] {
-        out.push(b as char);
-    }
+pub(crate) fn push_usize(out: &mut String, n: usize) {
+    use core::fmt::Write;
+    // Writing to a String cannot fail.
+    let _ = write!(out, "{n}");
 }
 
 impl From<&str> for ErrorBody {

@@ -161,7 +161,7 @@ pub fn parse_guid(s: &str) -> Option<String> {
         32 => inner.to_owned(),
         36 => {
             let b = inner.as_bytes();
-            if b[8] != b'-' || b[13] != b'-' || b[18] != b'-' || b[23] != b'-' {
+            if [8, 13, 18, 23].iter().any(|&i| b.get(i) != Some(&b'-')) {
                 return None;
             }
             inner.chars().filter(|c| *c != '-').collect()
@@ -187,7 +187,6 @@ pub fn parse_guid(s: &str) -> Option<String> {
 
 /// Format 16 random bytes as a version-4 GUID (lower-case, hyphenated).
 pub fn guid_from_random(mut bytes: [u8; 16]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
     let mut out = String::with_capacity(36);
@@ -195,8 +194,8 @@ pub fn guid_from_random(mut bytes: [u8; 16]) -> String {
         if matches!(i, 4 | 6 | 8 | 10) {
             out.push('-');
         }
-        out.push(HEX[(b >> 4) as usize] as char);
-        out.push(HEX[(b & 0xf) as usize] as char);
+        out.push(crate::json::hex_digit(b >> 4));
+        out.push(crate::json::hex_digit(*b));
     }
     out
 }

@@ -9,7 +9,13 @@ use core::fmt;
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
-const HEX: &[u8; 16] = b"0123456789abcdef";
+/// The lower-case hex digit of the low four bits of `nibble`.
+pub fn hex_digit(nibble: u8) -> char {
+    match nibble & 0xf {
+        n @ 0..=9 => char::from(b'0' + n),
+        n => char::from(b'a' + n - 10),
+    }
+}
 
 /// Append `s` as a JSON string literal (quotes included). Escapes `"`, `\` and control
 /// characters; everything else, including non-ASCII, is written as is.
@@ -35,8 +41,8 @@ pub fn write_json_string(out: &mut String, s: &str) {
             Some(e) => out.push_str(e),
             None => {
                 out.push_str("\\u00");
-                out.push(HEX[(b >> 4) as usize] as char);
-                out.push(HEX[(b & 0xf) as usize] as char);
+                out.push(hex_digit(b >> 4));
+                out.push(hex_digit(b));
             }
         }
         start = i + 1;

@@ -183,8 +183,13 @@ impl Subject {
         match u8::try_from(s.len()) {
             Ok(len) if s.len() <= INLINE_SUBJECT => {
                 let mut bytes = [0; INLINE_SUBJECT];
-                bytes[..s.len()].copy_from_slice(s.as_bytes());
-                Subject::Inline { len, bytes }
+                match bytes.get_mut(..s.len()) {
+                    Some(dst) => {
+                        dst.copy_from_slice(s.as_bytes());
+                        Subject::Inline { len, bytes }
+                    }
+                    None => Subject::Heap(s.into()),
+                }
             }
             _ => Subject::Heap(s.into()),
         }
@@ -470,6 +475,8 @@ struct PlainSource<'a> {
 const SCHEME: u8 = 1;
 const HOST: u8 = 2;
 const PATH: u8 = 4;
+// Evaluated at compile time: an index out of bounds here is a compile error, not a panic.
+#[allow(clippy::indexing_slicing)]
 const PLAIN_BYTES: [u8; 256] = {
     let mut table = [0u8; 256];
     let mut b = 0;
@@ -499,7 +506,9 @@ const PLAIN_BYTES: [u8; 256] = {
 };
 
 fn is(byte: u8, class: u8) -> bool {
-    PLAIN_BYTES[usize::from(byte)] & class != 0
+    PLAIN_BYTES
+        .get(usize::from(byte))
+        .is_some_and(|c| c & class != 0)
 }
 
 impl<'a> PlainSource<'a> {

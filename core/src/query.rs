@@ -25,10 +25,11 @@ pub fn form_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
+    let hex_at = |j: usize| bytes.get(j).copied().and_then(hex_val);
+    while let Some(&b) = bytes.get(i) {
+        match b {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => match (hex_val(bytes[i + 1]), hex_val(bytes[i + 2])) {
+            b'%' => match (hex_at(i + 1), hex_at(i + 2)) {
                 (Some(h), Some(l)) => {
                     out.push(h * 16 + l);
                     i += 3;
@@ -209,7 +210,6 @@ pub fn clamp_generic_size(size: i32) -> u32 {
 /// Characters kept as they are in `next` links. Altinn writes decoded values; this service
 /// does too, except for the few characters that would change the meaning of the link.
 fn write_link_value(out: &mut String, value: &str) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for ch in value.chars() {
         let keep = !matches!(ch, '%' | '&' | '+' | '#' | ' ') && !ch.is_control() && ch.is_ascii();
         if keep {
@@ -218,8 +218,8 @@ fn write_link_value(out: &mut String, value: &str) {
             let mut buf = [0u8; 4];
             for b in ch.encode_utf8(&mut buf).bytes() {
                 out.push('%');
-                out.push(HEX[(b >> 4) as usize] as char);
-                out.push(HEX[(b & 0xf) as usize] as char);
+                out.push(crate::json::hex_digit(b >> 4).to_ascii_uppercase());
+                out.push(crate::json::hex_digit(b).to_ascii_uppercase());
             }
         }
     }
@@ -330,7 +330,7 @@ pub fn like_matches(pattern: &str, text: &str, ignore_case: bool) -> bool {
                 p += 1;
                 t += 1;
             }
-            Some(Tok::Lit(c)) if eq(*c, text[t]) => {
+            Some(Tok::Lit(c)) if text.get(t).is_some_and(|x| eq(*c, *x)) => {
                 p += 1;
                 t += 1;
             }

@@ -244,13 +244,13 @@ pub fn complete_app(
     let mut from_source: Option<String> = None;
     if let Some(source) = &checked.source_filter {
         let parts: Vec<&str> = source.path_segments().collect();
-        if parts.len() != 3 {
+        let [_, org, app] = parts.as_slice() else {
             return Err(ApiError::text(400, MSG_APP_ID_REQUIRED));
-        }
+        };
         let mut r = String::from(urn::APP_RESOURCE_PREFIX);
-        r.push_str(parts[1]);
+        r.push_str(org);
         r.push('_');
-        r.push_str(parts[2]);
+        r.push_str(app);
         from_source = Some(r);
     }
     let resource = match (req.resource_filter.as_deref(), from_source) {

@@ -201,7 +201,7 @@ impl Timestamp {
     pub fn write_to(&self, out: &mut String) {
         let mut buf = [0u8; MAX_FORMATTED_LEN];
         let len = self.encode(&mut buf);
-        for &byte in &buf[..len] {
+        for &byte in buf.iter().take(len) {
             out.push(char::from(byte));
         }
     }
@@ -269,7 +269,10 @@ impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut buf = [0u8; MAX_FORMATTED_LEN];
         let len = self.encode(&mut buf);
-        let text = core::str::from_utf8(&buf[..len]).map_err(|_| fmt::Error)?;
+        let text = buf
+            .get(..len)
+            .and_then(|b| core::str::from_utf8(b).ok())
+            .ok_or(fmt::Error)?;
         f.write_str(text)
     }
 }
@@ -311,12 +314,15 @@ impl Writer<'_> {
     fn digits(&mut self, mut value: u64, min_width: usize) {
         let mut tmp = [0u8; 20];
         let mut n = 0;
-        while n < tmp.len() && (value != 0 || n < min_width) {
-            tmp[n] = b'0' + (value % 10) as u8;
+        for slot in tmp.iter_mut() {
+            if value == 0 && n >= min_width {
+                break;
+            }
+            *slot = b'0' + (value % 10) as u8;
             value /= 10;
             n += 1;
         }
-        for &d in tmp[..n].iter().rev() {
+        for &d in tmp.iter().take(n).rev() {
             self.byte(d);
         }
     }

@@ -112,7 +112,7 @@ impl AbsoluteUri {
         let colon = bytes
             .iter()
             .position(|&b| matches!(b, b':' | b'/' | b'?' | b'#' | b'\\'))
-            .filter(|&i| bytes[i] == b':' && i > 0)
+            .filter(|&i| bytes.get(i) == Some(&b':') && i > 0)
             .ok_or(UriError::Relative)?;
         let scheme = &s[..colon];
         if !is_scheme(scheme) {
@@ -387,20 +387,9 @@ fn is_ipv6(s: &str) -> bool {
 }
 
 fn push_decimal(out: &mut String, value: u16) {
-    let mut digits = [0u8; 5];
-    let mut n = 0;
-    let mut v = value;
-    loop {
-        digits[n] = b'0' + (v % 10) as u8;
-        v /= 10;
-        n += 1;
-        if v == 0 || n == digits.len() {
-            break;
-        }
-    }
-    for &d in digits[..n].iter().rev() {
-        out.push(char::from(d));
-    }
+    use core::fmt::Write;
+    // Writing to a String cannot fail.
+    let _ = write!(out, "{value}");
 }
 
 /// Appends the path (without query/fragment) normalised: `/` when empty, `\` read as `/`,
@@ -463,10 +452,9 @@ fn is_hex(b: Option<&u8>) -> bool {
 }
 
 fn push_percent(out: &mut String, b: u8) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     out.push('%');
-    out.push(char::from(HEX[usize::from(b >> 4)]));
-    out.push(char::from(HEX[usize::from(b & 0xF)]));
+    out.push(crate::json::hex_digit(b >> 4).to_ascii_uppercase());
+    out.push(crate::json::hex_digit(b).to_ascii_uppercase());
 }
 
 #[cfg(test)]

@@ -19,6 +19,14 @@
 //! the figures are medians over the repetitions (ns per operation). Parsing and authorization
 //! alternate batch by batch with their baselines; matching runs the index and the linear scan
 //! one after the other (a scan batch would evict the index from the caches).
+
+// Benchmark code: a broken input should stop the run loudly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 #![cfg(target_arch = "wasm32")]
 
 #[path = "../benches/workloads.rs"]

@@ -317,12 +317,12 @@ pub fn generic_read_request(caller: &Claims, resources: Vec<Category>) -> Decisi
 pub fn app_event_read_resource<E: EventView + ?Sized>(event: &E) -> Option<Category> {
     let uri = crate::uri::AbsoluteUri::parse(event.source()).ok()?;
     let parts: Vec<&str> = uri.path_segments().collect();
-    if parts.len() != 6 {
+    let [_, org, app, _, party_id, guid] = parts.as_slice() else {
         return None;
-    }
-    let mut instance = String::from(parts[4]);
+    };
+    let mut instance = String::from(*party_id);
     instance.push('/');
-    instance.push_str(parts[5]);
+    instance.push_str(guid);
     let party = event
         .subject()
         .and_then(|s| s.split('/').nth(2))
@@ -332,8 +332,8 @@ pub fn app_event_read_resource<E: EventView + ?Sized>(event: &E) -> Option<Categ
         Attribute::new(ATTR_APP_RESOURCE, "events", TYPE_STRING),
         Attribute::new(ATTR_EVENT_ID, event.id(), TYPE_STRING).included(),
         Attribute::new(ATTR_PARTY_ID, party, TYPE_STRING),
-        Attribute::new(ATTR_ORG, parts[1], TYPE_STRING),
-        Attribute::new(ATTR_APP, parts[2], TYPE_STRING),
+        Attribute::new(ATTR_ORG, org, TYPE_STRING),
+        Attribute::new(ATTR_APP, app, TYPE_STRING),
     ]))
 }
 
