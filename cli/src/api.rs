@@ -8,7 +8,7 @@ use reqwest::Method;
 use serde_json::Value;
 
 use crate::env::Target;
-use crate::error::{Error, Result};
+use crate::error::{http_error, Error, Result};
 use crate::login;
 
 pub const EVENTS: &str = "/events/api/v1/events";
@@ -78,10 +78,7 @@ impl Api {
                 .header(reqwest::header::CONTENT_TYPE, content_type)
                 .body(text);
         }
-        let response = request.send().map_err(|err| Error::Http {
-            url: url.to_owned(),
-            message: err.to_string(),
-        })?;
+        let response = request.send().map_err(|err| http_error(url, &err))?;
         let status = response.status().as_u16();
         let next = response
             .headers()
@@ -89,10 +86,7 @@ impl Api {
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned)
             .filter(|next| !next.is_empty());
-        let body = response.text().map_err(|err| Error::Http {
-            url: url.to_owned(),
-            message: err.to_string(),
-        })?;
+        let body = response.text().map_err(|err| http_error(url, &err))?;
         if !(200..300).contains(&status) {
             return Err(Error::Api {
                 method: method_name,

@@ -30,16 +30,23 @@ pub enum KeySource {
 
 /// A dev-key login (`login dev ...`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "camelCase")]
+#[serde(
+    tag = "kind",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 pub enum DevLogin {
     Org {
         org: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         scope: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         org_number: Option<String>,
     },
     User {
         user_id: u64,
         party_id: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         scope: Option<String>,
     },
 }

@@ -112,4 +112,19 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// An HTTP client error with its causes (reqwest's own message alone rarely says why).
+pub fn http_error(url: &str, err: &reqwest::Error) -> Error {
+    let mut message = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    Error::Http {
+        url: url.to_owned(),
+        message,
+    }
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;

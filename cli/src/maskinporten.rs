@@ -6,7 +6,7 @@ use reqwest::blocking::Client;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::error::{Error, Result};
+use crate::error::{http_error, Error, Result};
 
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 pub const EXCHANGE_PATH: &str = "/authentication/api/v1/exchange/maskinporten";
@@ -37,15 +37,9 @@ pub fn request_token(
         .post(token_url)
         .form(&[("grant_type", JWT_BEARER), ("assertion", assertion)])
         .send()
-        .map_err(|err| Error::Http {
-            url: token_url.to_owned(),
-            message: err.to_string(),
-        })?;
+        .map_err(|err| http_error(token_url, &err))?;
     let status = response.status().as_u16();
-    let body = response.text().map_err(|err| Error::Http {
-        url: token_url.to_owned(),
-        message: err.to_string(),
-    })?;
+    let body = response.text().map_err(|err| http_error(token_url, &err))?;
     if (200..300).contains(&status) {
         let answer: TokenAnswer = serde_json::from_str(&body).map_err(|err| {
             Error::Protocol(format!(
@@ -130,15 +124,9 @@ pub fn exchange(http: &Client, base_url: &str, maskinporten_token: &str) -> Resu
         .get(&url)
         .bearer_auth(maskinporten_token)
         .send()
-        .map_err(|err| Error::Http {
-            url: url.clone(),
-            message: err.to_string(),
-        })?;
+        .map_err(|err| http_error(&url, &err))?;
     let status = response.status().as_u16();
-    let body = response.text().map_err(|err| Error::Http {
-        url: url.clone(),
-        message: err.to_string(),
-    })?;
+    let body = response.text().map_err(|err| http_error(&url, &err))?;
     if (200..300).contains(&status) {
         let token = unquote(&body);
         if token.split('.').count() != 3 {
