@@ -451,3 +451,256 @@ async fn a_refused_exchange_names_the_fix() {
         text(&out.stderr)
     );
 }
+
+/// Every request the fake API saw: method, path and query, body.
+type Seen = Arc<Mutex<Vec<(String, String, String)>>>;
+
+async fn fake_api(
+    State(seen): State<Seen>,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    if bearer(&headers) != "fixed-token" {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    let path = uri.path().to_owned();
+    seen.lock()
+        .expect("lock")
+        .push((method.to_string(), uri.to_string(), body.clone()));
+    let subscription = json!({"id": 7, "endPoint": "https://hook.example.com/x", "resourceFilter": "urn:altinn:resource:ttd-demo", "validated": false});
+    match (method.as_str(), path.as_str()) {
+        ("POST", "/events/api/v1/subscriptions") => {
+            let mut created: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+            created["id"] = json!(7);
+            (StatusCode::CREATED, axum::Json(created)).into_response()
+        }
+        ("GET", "/events/api/v1/subscriptions") => axum::Json(json!({"count": 1, "subscriptions": [subscription]})).into_response(),
+        ("GET", "/events/api/v1/subscriptions/7") => axum::Json(subscription).into_response(),
+        ("DELETE", "/events/api/v1/subscriptions/7") => StatusCode::OK.into_response(),
+        ("GET", "/events/api/v1/subscriptions/7/deadletters") => axum::Json(json!({"count": 1, "deadLetters": [
+            {"event": {"id": "e-1", "type": "demo.created"}, "attempts": 12, "failed": "2026-11-30T00:00:00Z", "lastStatusCode": 503, "lastError": "endpoint answered 503"}
+        ]}))
+        .into_response(),
+        ("POST", "/events/api/v1/subscriptions/7/deadletters/redeliver") => axum::Json(json!({"redelivered": 1})).into_response(),
+        ("GET", "/events/api/v1/app/ttd/apps-test") | ("GET", "/events/api/v1/app/party") => axum::Json(json!([])).into_response(),
+        ("GET", "/events/api/v1/subscriptions/8") => (StatusCode::NOT_FOUND, "{\"title\":\"Not Found\"}").into_response(),
+        _ => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_commands_call_altinns_routes() {
+    let seen: Seen = Arc::default();
+    let base = serve(Router::new().fallback(fake_api).with_state(seen.clone())).await;
+    let run = Run {
+        config: tempfile::tempdir().expect("tempdir"),
+        issuer: "http://127.0.0.1:1/".into(),
+        base,
+    };
+    let cli = |args: Vec<&'static str>| {
+        let mut all = vec!["--token", "fixed-token"];
+        all.extend(args);
+        all
+    };
+    let lines = |out: &Output| -> Vec<Value> {
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("json line"))
+            .collect()
+    };
+
+    let out = run
+        .cli(&cli(vec![
+            "subscriptions",
+            "create",
+            "--endpoint",
+            "https://hook.example.com/x",
+            "--resource",
+            "ttd-demo",
+            "--type",
+            "demo.created",
+        ]))
+        .await;
+    assert_eq!(
+        lines(&out),
+        vec![
+            json!({"endPoint": "https://hook.example.com/x", "resourceFilter": "urn:altinn:resource:ttd-demo", "typeFilter": "demo.created", "id": 7})
+        ]
+    );
+    let out = run.cli(&cli(vec!["subscriptions", "list"])).await;
+    assert_eq!(lines(&out)[0]["id"], 7);
+    let out = run
+        .cli(&cli(vec!["subscriptions", "list", "--pretty"]))
+        .await;
+    assert!(
+        text(&out.stdout).starts_with("ID  ENDPOINT"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(
+        lines(&run.cli(&cli(vec!["subscriptions", "get", "7"])).await)[0]["id"],
+        7
+    );
+    assert_eq!(
+        lines(&run.cli(&cli(vec!["subscriptions", "delete", "7"])).await),
+        vec![json!({"deleted": 7})]
+    );
+    assert_eq!(
+        lines(&run.cli(&cli(vec!["deadletters", "list", "7"])).await)[0]["lastStatusCode"],
+        503
+    );
+    assert_eq!(
+        lines(&run.cli(&cli(vec!["deadletters", "redeliver", "7"])).await),
+        vec![json!({"redelivered": 1})]
+    );
+    assert!(lines(
+        &run.cli(&cli(vec![
+            "app-events",
+            "read",
+            "--org",
+            "ttd",
+            "--app",
+            "apps-test"
+        ]))
+        .await
+    )
+    .is_empty());
+    assert!(lines(
+        &run.cli(&cli(vec![
+            "app-events",
+            "read",
+            "--party",
+            "50001337",
+            "--from",
+            "2026-01-01T00:00:00+01:00"
+        ]))
+        .await
+    )
+    .is_empty());
+
+    // An API error: exit 4 with the status and the body.
+    let out = run.cli(&cli(vec!["subscriptions", "get", "8"])).await;
+    assert_eq!(out.status.code(), Some(4));
+    assert!(
+        text(&out.stderr).contains("answered 404: {\"title\":\"Not Found\"}"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let requests: Vec<(String, String)> = seen
+        .lock()
+        .expect("lock")
+        .iter()
+        .map(|(m, u, _)| (m.clone(), u.clone()))
+        .collect();
+    let expected = [
+        ("POST", "/events/api/v1/subscriptions"),
+        ("GET", "/events/api/v1/subscriptions"),
+        ("GET", "/events/api/v1/subscriptions"),
+        ("GET", "/events/api/v1/subscriptions/7"),
+        ("DELETE", "/events/api/v1/subscriptions/7"),
+        ("GET", "/events/api/v1/subscriptions/7/deadletters"),
+        (
+            "POST",
+            "/events/api/v1/subscriptions/7/deadletters/redeliver",
+        ),
+        ("GET", "/events/api/v1/app/ttd/apps-test?after=0"),
+        (
+            "GET",
+            "/events/api/v1/app/party?from=2026-01-01T00%3A00%3A00%2B01%3A00&party=50001337",
+        ),
+        ("GET", "/events/api/v1/subscriptions/8"),
+    ];
+    let expected: Vec<(String, String)> = expected
+        .iter()
+        .map(|(m, u)| (m.to_string(), u.to_string()))
+        .collect();
+    assert_eq!(requests, expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_tail_prints_new_events_as_they_come() {
+    let platform = Arc::new(Platform {
+        altinn_token: "tail-token".into(),
+        exchanges: AtomicUsize::new(0),
+        events: Mutex::new(vec![
+            json!({"id": "e-1", "resource": "urn:altinn:resource:ttd-demo"}),
+        ]),
+        base: Mutex::new(String::new()),
+    });
+    let base = serve(
+        Router::new()
+            .route("/events/api/v1/events", get(get_events))
+            .with_state(platform.clone()),
+    )
+    .await;
+    *platform.base.lock().expect("lock") = base.clone();
+    let config = tempfile::tempdir().expect("tempdir");
+
+    /// Kills the tail when the test ends.
+    struct Tail(std::process::Child);
+    impl Drop for Tail {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut tail = Tail(
+        std::process::Command::new(env!("CARGO_BIN_EXE_altinn-events"))
+            .env("ALTINN_EVENTS_CONFIG_DIR", config.path())
+            .args([
+                "--base-url",
+                &base,
+                "--token",
+                "tail-token",
+                "events",
+                "tail",
+                "--resource",
+                "ttd-demo",
+                "--interval",
+                "1",
+            ])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn tail"),
+    );
+    let stdout = tail.0.stdout.take().expect("stdout");
+    let (send, receive) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        use std::io::BufRead as _;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if send.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let next_line = |receive: &std::sync::mpsc::Receiver<String>| {
+        let line = receive
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("a line from tail");
+        serde_json::from_str::<Value>(&line).expect("json line")
+    };
+    let receive = tokio::task::spawn_blocking(move || {
+        let first = next_line(&receive);
+        (first, receive)
+    })
+    .await
+    .expect("join");
+    let (first, receive) = receive;
+    assert_eq!(first["id"], "e-1");
+    platform
+        .events
+        .lock()
+        .expect("lock")
+        .push(json!({"id": "e-2", "resource": "urn:altinn:resource:ttd-demo"}));
+    let second = tokio::task::spawn_blocking(move || next_line(&receive))
+        .await
+        .expect("join");
+    assert_eq!(second["id"], "e-2");
+}
