@@ -3,8 +3,6 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use reqwest::blocking::{Client, RequestBuilder};
-use reqwest::Method;
 use serde_json::Value;
 
 use crate::env::Target;
@@ -35,7 +33,7 @@ impl Answer {
 }
 
 pub struct Api {
-    pub http: Client,
+    pub http: Http,
     pub target: Target,
     pub cache_path: PathBuf,
     /// `--token` / `ALTINN_EVENTS_TOKEN`: use this token instead of the cache.
@@ -51,7 +49,7 @@ impl Api {
     pub fn url_with(&self, path: &str, params: &[(&str, String)]) -> Result<String> {
         let params: Vec<&(&str, String)> = params.iter().filter(|(_, v)| !v.is_empty()).collect();
         let url = self.url(path);
-        reqwest::Url::parse_with_params(&url, params.iter().map(|(k, v)| (*k, v.as_str())))
+        url::Url::parse_with_params(&url, params.iter().map(|(k, v)| (*k, v.as_str())))
             .map(String::from)
             .map_err(|err| Error::Usage(format!("bad base URL {}: {err}", self.target.base_url)))
     }
@@ -65,42 +63,40 @@ impl Api {
 
     /// Sends a request; any status outside 2xx is an [`Error::Api`].
     pub fn send(&self, method: Method, url: &str, body: Option<(&str, String)>) -> Result<Answer> {
-        let method_name: &'static str = match method {
-            Method::GET => "GET",
-            Method::POST => "POST",
-            Method::PUT => "PUT",
-            Method::DELETE => "DELETE",
-            _ => "request",
+        let auth = format!("Bearer {}", self.token()?);
+        let result = match (method, body) {
+            (Method::Get, _) => self.http.get(url).header("authorization", &auth).call(),
+            (Method::Delete, _) => self.http.delete(url).header("authorization", &auth).call(),
+            (Method::Post, Some((content_type, text))) => self
+                .http
+                .post(url)
+                .header("authorization", &auth)
+                .header("content-type", content_type)
+                .send(text),
+            (Method::Post, None) => self
+                .http
+                .post(url)
+                .header("authorization", &auth)
+                .send_empty(),
         };
-        let mut request: RequestBuilder = self.http.request(method, url).bearer_auth(self.token()?);
-        if let Some((content_type, text)) = body {
-            request = request
-                .header(reqwest::header::CONTENT_TYPE, content_type)
-                .body(text);
-        }
-        let response = request.send().map_err(|err| http_error(url, &err))?;
-        let status = response.status().as_u16();
-        let next = response
-            .headers()
-            .get("next")
-            .and_then(|value| value.to_str().ok())
-            .map(str::to_owned)
-            .filter(|next| !next.is_empty());
-        let body = response.text().map_err(|err| http_error(url, &err))?;
-        if !(200..300).contains(&status) {
+        let reply = Reply::read(url, result)?;
+        if !(200..300).contains(&reply.status) {
             return Err(Error::Api {
-                method: method_name,
+                method: method.name(),
                 url: url.to_owned(),
-                status,
-                body,
+                status: reply.status,
+                body: reply.body,
             });
         }
-        Ok(Answer { next, body })
+        Ok(Answer {
+            next: reply.next,
+            body: reply.body,
+        })
     }
 
     /// One page of events from `url`: the events and the `next` link.
     pub fn page(&self, url: &str) -> Result<(Vec<Value>, Option<String>)> {
-        let answer = self.send(Method::GET, url, None)?;
+        let answer = self.send(Method::Get, url, None)?;
         let events = match answer.json()? {
             Value::Array(events) => events,
             Value::Null => Vec::new(),
@@ -139,15 +135,73 @@ impl Api {
     }
 }
 
-/// The HTTP client of every command (HTTPS through rustls with `ring`).
-pub fn http_client() -> Result<reqwest::blocking::Client> {
-    // reqwest is built without a default crypto provider; rustls uses `ring`.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::blocking::Client::builder()
+/// The HTTP client of every command: status codes are answers, not errors; certificates are
+/// checked against the operating system's trust store.
+pub type Http = ureq::Agent;
+
+pub fn http_client() -> Http {
+    let tls = ureq::tls::TlsConfig::builder()
+        .root_certs(ureq::tls::RootCerts::PlatformVerifier)
+        .build();
+    ureq::Agent::config_builder()
+        .tls_config(tls)
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(60)))
         .user_agent(concat!("altinn-events-cli/", env!("CARGO_PKG_VERSION")))
-        .timeout(Duration::from_secs(60))
         .build()
-        .map_err(|err| Error::Protocol(format!("cannot build the HTTP client: {err}")))
+        .into()
+}
+
+/// The methods the Events API uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+    Delete,
+}
+
+impl Method {
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Delete => "DELETE",
+        }
+    }
+}
+
+/// Any HTTP answer: status, the `next` header, the body text.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub next: Option<String>,
+    pub body: String,
+}
+
+/// The largest body read (a page of 10 000 events fits easily).
+const BODY_LIMIT: u64 = 256 * 1024 * 1024;
+
+impl Reply {
+    pub fn read(
+        url: &str,
+        result: std::result::Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    ) -> Result<Reply> {
+        let mut response = result.map_err(|err| http_error(url, &err))?;
+        let status = response.status().as_u16();
+        let next = response
+            .headers()
+            .get("next")
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned)
+            .filter(|next| !next.is_empty());
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(BODY_LIMIT)
+            .read_to_string()
+            .map_err(|err| http_error(url, &err))?;
+        Ok(Reply { status, next, body })
+    }
 }
 
 /// `ttd-demo` → `urn:altinn:resource:ttd-demo`; a URN is kept as it is.
@@ -175,7 +229,7 @@ mod tests {
     #[test]
     fn query_leaves_out_empty_values_and_escapes() {
         let api = Api {
-            http: http_client().expect("client"),
+            http: http_client(),
             target: crate::env::resolve(&crate::env::Overrides::default()).expect("local"),
             cache_path: PathBuf::from("/nonexistent"),
             fixed_token: None,

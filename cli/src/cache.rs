@@ -168,8 +168,9 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
         std::fs::create_dir_all(dir)
             .map_err(|err| Error::io(format!("cannot create {}", dir.display()), err))?;
     }
+    // A name of its own per process, so two commands renewing at once do not mix their writes.
     let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
+    tmp.push(format!(".{}.tmp", std::process::id()));
     let tmp = PathBuf::from(tmp);
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);

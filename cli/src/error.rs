@@ -112,10 +112,10 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-/// An HTTP client error with its causes (reqwest's own message alone rarely says why).
-pub fn http_error(url: &str, err: &reqwest::Error) -> Error {
+/// An HTTP client error with its causes.
+pub fn http_error(url: &str, err: &dyn std::error::Error) -> Error {
     let mut message = err.to_string();
-    let mut source = std::error::Error::source(err);
+    let mut source = err.source();
     while let Some(cause) = source {
         message.push_str(": ");
         message.push_str(&cause.to_string());

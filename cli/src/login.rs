@@ -4,8 +4,8 @@
 use std::path::Path;
 
 use chrono::Utc;
-use reqwest::blocking::Client;
 
+use crate::api::Http;
 use crate::cache::{self, DevLogin, KeySource, LoginParams, Session, TokenCache};
 use crate::env::Target;
 use crate::error::{Error, Result};
@@ -43,7 +43,7 @@ pub fn load_key(source: &KeySource, command_line: Option<&str>) -> Result<KeyPai
 
 /// Obtains a token with `params` for `target` (Maskinporten grant + exchange, or a dev token).
 pub fn obtain(
-    http: &Client,
+    http: &Http,
     target: &Target,
     params: &LoginParams,
     command_line_key: Option<&str>,
@@ -120,7 +120,7 @@ pub fn dev_token(dev: &DevLogin) -> String {
 
 /// Logs in and stores the session.
 pub fn login(
-    http: &Client,
+    http: &Http,
     cache_path: &Path,
     target: &Target,
     params: &LoginParams,
@@ -158,7 +158,7 @@ pub fn decide(cache: &TokenCache, target: &Target, now: i64) -> Decision {
 }
 
 /// The token for a command: the cached one while fresh, else a new login with the stored parameters.
-pub fn bearer(http: &Client, cache_path: &Path, target: &Target) -> Result<String> {
+pub fn bearer(http: &Http, cache_path: &Path, target: &Target) -> Result<String> {
     let cache = TokenCache::load(cache_path)?;
     match decide(&cache, target, Utc::now().timestamp()) {
         Decision::Use(token) => Ok(token),
@@ -212,7 +212,7 @@ mod tests {
         let mut cache = TokenCache::default();
         cache.put(&target.base_url, dev_session(Some(1)));
         cache.save(&path).expect("save");
-        let http = crate::api::http_client().expect("client");
+        let http = crate::api::http_client();
         let token = bearer(&http, &path, &target).expect("renewed");
         assert_ne!(token, "cached.token.here");
         let stored = TokenCache::load(&path).expect("load");

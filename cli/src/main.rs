@@ -17,10 +17,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::api::{http_client, resource_urn, Api, APP_EVENTS, EVENTS, SUBSCRIPTIONS};
+use crate::api::{http_client, resource_urn, Api, Method, APP_EVENTS, EVENTS, SUBSCRIPTIONS};
 use crate::cache::{DevLogin, KeySource, LoginParams, TokenCache};
 use crate::env::{Overrides, Target};
 use crate::error::{Error, Result};
@@ -327,7 +326,7 @@ struct Context {
 impl Context {
     fn api(&self) -> Result<Api> {
         Ok(Api {
-            http: http_client()?,
+            http: http_client(),
             target: self.target.clone(),
             cache_path: self.cache_path.clone(),
             fixed_token: self.fixed_token.clone(),
@@ -496,7 +495,7 @@ fn login_command(context: &Context, command: LoginCommand) -> Result<()> {
         }
     };
     let session = login::login(
-        &http_client()?,
+        &http_client(),
         &context.cache_path,
         target,
         &params,
@@ -521,7 +520,7 @@ fn token_command(context: &Context, command: TokenCommand) -> Result<()> {
         TokenCommand::Show => {
             let token = match &context.fixed_token {
                 Some(token) => token.clone(),
-                None => login::bearer(&http_client()?, &context.cache_path, &context.target)?,
+                None => login::bearer(&http_client(), &context.cache_path, &context.target)?,
             };
             println!("{token}");
             Ok(())
@@ -590,7 +589,7 @@ fn publish(context: &Context, args: PublishArgs) -> Result<()> {
     };
     let api = context.api()?;
     api.send(
-        Method::POST,
+        Method::Post,
         &api.url(EVENTS),
         Some((content_type, event.to_string())),
     )?;
@@ -737,14 +736,14 @@ fn subscriptions_command(context: &Context, command: SubscriptionsCommand) -> Re
                 }
             }
             let answer = api.send(
-                Method::POST,
+                Method::Post,
                 &api.url(SUBSCRIPTIONS),
                 Some(("application/json", body.to_string())),
             )?;
             context.printer.value(&answer.json()?)
         }
         SubscriptionsCommand::List => {
-            let answer = api.send(Method::GET, &api.url(SUBSCRIPTIONS), None)?;
+            let answer = api.send(Method::Get, &api.url(SUBSCRIPTIONS), None)?;
             let body = answer.json()?;
             let list = body
                 .get("subscriptions")
@@ -755,7 +754,7 @@ fn subscriptions_command(context: &Context, command: SubscriptionsCommand) -> Re
         }
         SubscriptionsCommand::Get { id } => {
             let answer = api.send(
-                Method::GET,
+                Method::Get,
                 &api.url(&format!("{SUBSCRIPTIONS}/{id}")),
                 None,
             )?;
@@ -763,7 +762,7 @@ fn subscriptions_command(context: &Context, command: SubscriptionsCommand) -> Re
         }
         SubscriptionsCommand::Delete { id } => {
             api.send(
-                Method::DELETE,
+                Method::Delete,
                 &api.url(&format!("{SUBSCRIPTIONS}/{id}")),
                 None,
             )?;
@@ -777,7 +776,7 @@ fn deadletters_command(context: &Context, command: DeadlettersCommand) -> Result
     match command {
         DeadlettersCommand::List { subscription } => {
             let url = api.url(&format!("{SUBSCRIPTIONS}/{subscription}/deadletters"));
-            let body = api.send(Method::GET, &url, None)?.json()?;
+            let body = api.send(Method::Get, &url, None)?.json()?;
             let list = body
                 .get("deadLetters")
                 .and_then(Value::as_array)
@@ -789,7 +788,7 @@ fn deadletters_command(context: &Context, command: DeadlettersCommand) -> Result
             let url = api.url(&format!(
                 "{SUBSCRIPTIONS}/{subscription}/deadletters/redeliver"
             ));
-            let answer = api.send(Method::POST, &url, None)?;
+            let answer = api.send(Method::Post, &url, None)?;
             context.printer.value(&answer.json()?)
         }
     }

@@ -2,11 +2,11 @@
 //! exchange of the Maskinporten token for an Altinn token. Each refusal becomes an [`Error`] that
 //! says what to fix.
 
-use reqwest::blocking::Client;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::error::{http_error, Error, Result};
+use crate::api::{Http, Reply};
+use crate::error::{Error, Result};
 
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 pub const EXCHANGE_PATH: &str = "/authentication/api/v1/exchange/maskinporten";
@@ -28,18 +28,15 @@ pub struct GrantContext<'a> {
 
 /// Posts the signed grant and returns Maskinporten's access token.
 pub fn request_token(
-    http: &Client,
+    http: &Http,
     token_url: &str,
     assertion: &str,
     context: &GrantContext<'_>,
 ) -> Result<String> {
-    let response = http
+    let result = http
         .post(token_url)
-        .form(&[("grant_type", JWT_BEARER), ("assertion", assertion)])
-        .send()
-        .map_err(|err| http_error(token_url, &err))?;
-    let status = response.status().as_u16();
-    let body = response.text().map_err(|err| http_error(token_url, &err))?;
+        .send_form([("grant_type", JWT_BEARER), ("assertion", assertion)]);
+    let Reply { status, body, .. } = Reply::read(token_url, result)?;
     if (200..300).contains(&status) {
         let answer: TokenAnswer = serde_json::from_str(&body).map_err(|err| {
             Error::Protocol(format!(
@@ -118,15 +115,13 @@ pub fn refusal(status: u16, body: &str, context: &GrantContext<'_>) -> Error {
 }
 
 /// Exchanges a Maskinporten access token for an Altinn token at `{base_url}/authentication/api/v1/exchange/maskinporten`.
-pub fn exchange(http: &Client, base_url: &str, maskinporten_token: &str) -> Result<String> {
+pub fn exchange(http: &Http, base_url: &str, maskinporten_token: &str) -> Result<String> {
     let url = format!("{base_url}{EXCHANGE_PATH}");
-    let response = http
+    let result = http
         .get(&url)
-        .bearer_auth(maskinporten_token)
-        .send()
-        .map_err(|err| http_error(&url, &err))?;
-    let status = response.status().as_u16();
-    let body = response.text().map_err(|err| http_error(&url, &err))?;
+        .header("authorization", &format!("Bearer {maskinporten_token}"))
+        .call();
+    let Reply { status, body, .. } = Reply::read(&url, result)?;
     if (200..300).contains(&status) {
         let token = unquote(&body);
         if token.split('.').count() != 3 {

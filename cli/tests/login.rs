@@ -232,15 +232,19 @@ async fn from_a_new_key_to_a_cached_altinn_token() {
     );
 
     // Register the public key at the stand-in, as one would paste it into Samarbeidsportalen.
-    // (reqwest is built without a default crypto provider in this package, as in the CLI.)
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let registered = reqwest::Client::new()
-        .post(format!("{}clients", run.issuer))
-        .json(&json!({"client_id": CLIENT_ID, "jwks": public, "scopes": ["altinn:events.publish"], "org_number": "991825827"}))
-        .send()
-        .await
-        .expect("register");
-    assert_eq!(registered.status().as_u16(), 201);
+    let register_url = format!("{}clients", run.issuer);
+    let client = json!({"client_id": CLIENT_ID, "jwks": public, "scopes": ["altinn:events.publish"], "org_number": "991825827"});
+    let registered = tokio::task::spawn_blocking(move || {
+        ureq::post(&register_url)
+            .header("content-type", "application/json")
+            .send(client.to_string())
+            .expect("register")
+            .status()
+            .as_u16()
+    })
+    .await
+    .expect("join");
+    assert_eq!(registered, 201);
 
     // login maskinporten: grant → stand-in token → exchange → cached Altinn token (0600).
     let login = [

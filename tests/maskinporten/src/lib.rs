@@ -7,7 +7,7 @@
 //! - `POST /clients` (JSON [`Client`]): registers or replaces a client at runtime.
 //! - `GET /.well-known/oauth-authorization-server` and `GET /jwk`: metadata and the public key set.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
@@ -120,7 +120,8 @@ pub struct StandIn {
     key: RsaPrivateKey,
     kid: String,
     clients: Mutex<HashMap<String, Client>>,
-    used_jtis: Mutex<HashSet<String>>,
+    /// `jti`s seen, with the `exp` of their assertion (forgotten once that has passed).
+    used_jtis: Mutex<HashMap<String, DateTime<Utc>>>,
 }
 
 impl StandIn {
@@ -133,7 +134,7 @@ impl StandIn {
             key,
             kid: format!("standin-{}", uuid::Uuid::new_v4().simple()),
             clients: Mutex::new(HashMap::new()),
-            used_jtis: Mutex::new(HashSet::new()),
+            used_jtis: Mutex::new(HashMap::new()),
         })
     }
 
@@ -263,7 +264,8 @@ impl StandIn {
         }
         {
             let mut used = self.used_jtis.lock().unwrap_or_else(|e| e.into_inner());
-            if !used.insert(jti.clone()) {
+            used.retain(|_, expires| *expires + leeway >= now);
+            if used.insert(jti.clone(), exp).is_some() {
                 return Err(GrantError::invalid_grant(format!(
                     "Invalid assertion. jti '{jti}' has already been used"
                 )));
