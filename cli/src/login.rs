@@ -76,7 +76,7 @@ pub fn obtain(
                 maskinporten::request_token(http, token_url, &assertion, &context)?;
             maskinporten::exchange(http, &target.base_url, &maskinporten_token)?
         }
-        LoginParams::Dev(dev) => dev_token(dev),
+        LoginParams::Dev(dev) => dev_token(dev)?,
     };
     Ok(Session {
         env: target.env.clone(),
@@ -87,9 +87,25 @@ pub fn obtain(
     })
 }
 
+/// Checks that the repository's dev keys are where this binary was built from (the `devtoken`
+/// crate reads them at run time and would panic without them).
+pub fn ensure_dev_keys() -> Result<()> {
+    let dir = devtoken::dev_keys_dir();
+    for name in ["dev-es256.private.jwk.json", "dev-rs256.private.jwk.json"] {
+        if !dir.join(name).is_file() {
+            return Err(Error::Usage(format!(
+                "the dev keys are not at {} (dev tokens need the repository this tool was built from)",
+                dir.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// A token signed with the repository's dev keys.
-pub fn dev_token(dev: &DevLogin) -> String {
-    match dev {
+pub fn dev_token(dev: &DevLogin) -> Result<String> {
+    ensure_dev_keys()?;
+    Ok(match dev {
         DevLogin::Org {
             org,
             scope,
@@ -115,7 +131,7 @@ pub fn dev_token(dev: &DevLogin) -> String {
             }
             spec.mint()
         }
-    }
+    })
 }
 
 /// Logs in and stores the session.

@@ -544,9 +544,12 @@ fn token_command(context: &Context, command: TokenCommand) -> Result<()> {
                     claims.expiration = Some(now + chrono::Duration::seconds(expires_in));
                     key.sign(&claims)?
                 }
-                None if context.target.is_local() => devtoken::TokenSpec::platform(&issuer, &app)
-                    .expires_in(expires_in)
-                    .mint(),
+                None if context.target.is_local() => {
+                    login::ensure_dev_keys()?;
+                    devtoken::TokenSpec::platform(&issuer, &app)
+                        .expires_in(expires_in)
+                        .mint()
+                }
                 None => {
                     return Err(Error::Usage(format!(
                         "--env {} needs --key-file: the dev key is trusted by a local service only",

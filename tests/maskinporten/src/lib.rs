@@ -112,6 +112,9 @@ struct GrantClaims {
     scope: Option<String>,
     #[serde(default)]
     jti: Option<String>,
+    /// An audience-restricted token was asked for (becomes the access token's `aud`).
+    #[serde(default)]
+    resource: Option<Value>,
 }
 
 /// The stand-in's state: its issuer, signing key, clients and the `jti`s already used.
@@ -290,7 +293,12 @@ impl StandIn {
                 description: format!("Scope '{missing}' is not allowed for client '{client_id}'"),
             });
         }
-        let access_token = self.access_token(&client, &requested.join(" "), now)?;
+        let access_token = self.access_token(
+            &client,
+            &requested.join(" "),
+            claims.custom.resource.as_ref(),
+            now,
+        )?;
         Ok(TokenResponse {
             access_token,
             token_type: "Bearer".into(),
@@ -303,9 +311,10 @@ impl StandIn {
         &self,
         client: &Client,
         scope: &str,
+        resource: Option<&Value>,
         now: DateTime<Utc>,
     ) -> Result<String, GrantError> {
-        let custom = json!({
+        let mut custom = json!({
             "iss": self.issuer,
             "client_id": client.client_id,
             "client_amr": "private_key_jwt",
@@ -317,6 +326,9 @@ impl StandIn {
             },
             "jti": uuid::Uuid::new_v4().to_string(),
         });
+        if let Some(resource) = resource {
+            custom["aud"] = resource.clone();
+        }
         let mut claims = Claims::new(custom);
         claims.issued_at = Some(now);
         claims.expiration = Some(now + Duration::seconds(ACCESS_TOKEN_LIFETIME_SECS));

@@ -19,6 +19,7 @@ struct Grant {
     iat_offset: i64,
     lifetime: i64,
     kid: String,
+    resource: Option<String>,
 }
 
 impl Grant {
@@ -31,6 +32,7 @@ impl Grant {
             iat_offset: 0,
             lifetime: 120,
             kid: "k1".into(),
+            resource: None,
         }
     }
 
@@ -39,6 +41,9 @@ impl Grant {
         let mut claims = Claims::new(json!({
             "iss": self.iss, "aud": self.aud, "scope": self.scope, "jti": self.jti,
         }));
+        if let Some(resource) = &self.resource {
+            claims.custom["resource"] = json!(resource);
+        }
         claims.issued_at = Some(now);
         claims.expiration = Some(now + Duration::seconds(self.lifetime));
         let header = Header::empty().with_key_id(self.kid.clone());
@@ -117,6 +122,20 @@ async fn grant_and_refusals() {
         json!({"authority": "iso6523-actorid-upis", "ID": "0192:991825827"})
     );
     assert!(claims.expiration.is_some());
+    assert!(claims.custom.get("aud").is_none());
+
+    // An audience-restricted token carries the resource as `aud`.
+    let restricted = Grant {
+        resource: Some("https://platform.tt02.altinn.no".into()),
+        ..Grant::new(&issuer)
+    };
+    let (status, body) = post_token(&standin, &restricted.sign(&key)).await;
+    assert_eq!(status, 200, "{body}");
+    let token = UntrustedToken::new(body["access_token"].as_str().expect("token")).expect("jwt");
+    let claims = token
+        .deserialize_claims_unchecked::<Value>()
+        .expect("claims");
+    assert_eq!(claims.custom["aud"], "https://platform.tt02.altinn.no");
 
     let metadata: Value = reqwest::get(format!("{base}/.well-known/oauth-authorization-server"))
         .await
