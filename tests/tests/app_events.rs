@@ -207,9 +207,8 @@ fn main() -> ExitCode {
                 "alternativesubject"
             ]
         );
-        // The ownership check is a plain prefix: apps-test may publish for apps-test-2 (as in Altinn).
-        let longer = app_body("ttd", &format!("{app}-2"), party, 2, "app.instance.created");
-        post_app(&c, "ttd", &app, &longer).await;
+        // Ownership is by whole path segments (unlike Altinn's plain prefix): apps-test may not
+        // publish for apps-test-2 (tests/outside_clients.rs, app_ownership_is_by_whole_segments).
     });
 
     suite.test("read_for_org_rules_and_messages", |ctx| async move {
