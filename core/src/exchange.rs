@@ -113,9 +113,9 @@ impl OrgRegistration {
         check_org_code(org)?;
         let v: Value = serde_json::from_slice(body)
             .map_err(|e| format!("The body is not a JSON object: {e}"))?;
-        let obj = v
-            .as_object()
-            .ok_or_else(|| String::from("The body must be a JSON object {\"orgNumber\": \"…\"}."))?;
+        let obj = v.as_object().ok_or_else(|| {
+            String::from("The body must be a JSON object {\"orgNumber\": \"…\"}.")
+        })?;
         if let Some(other) = obj.keys().find(|k| k.as_str() != "orgNumber") {
             return Err(format!(
                 "Unknown member '{other}': the body is {{\"orgNumber\": \"…\"}}."
@@ -207,7 +207,10 @@ pub fn altinn_claims(
         "urn:altinn:orgNumber".into(),
         Value::String(mp.org_number.clone()),
     );
-    m.insert("urn:altinn:authenticatemethod".into(), "maskinporten".into());
+    m.insert(
+        "urn:altinn:authenticatemethod".into(),
+        "maskinporten".into(),
+    );
     m.insert("urn:altinn:authlevel".into(), 3.into());
     m.insert("scope".into(), Value::String(mp.scope.clone()));
     m.insert("iss".into(), Value::String(issuer.to_owned()));
@@ -286,10 +289,7 @@ impl SigningKey {
         };
         if let Some(a) = text("alg") {
             if a != alg.name() {
-                return Err(format!(
-                    "\"alg\" is {a}, but the key is for {}",
-                    alg.name()
-                ));
+                return Err(format!("\"alg\" is {a}, but the key is for {}", alg.name()));
             }
         }
         let mut public = Map::new();
@@ -323,7 +323,8 @@ impl SigningKey {
 
     /// The public key set to publish: `{"keys": [{kty, n/e or crv/x/y, kid, alg, use}]}`.
     pub fn public_jwks(&self) -> Value {
-        let mut key: Map<String, Value> = serde_json::from_str(&self.public.json).unwrap_or_default();
+        let mut key: Map<String, Value> =
+            serde_json::from_str(&self.public.json).unwrap_or_default();
         key.insert("kid".into(), Value::String(self.kid.clone()));
         key.insert("alg".into(), self.alg.name().into());
         key.insert("use".into(), "sig".into());
@@ -343,7 +344,8 @@ mod tests {
         Claims::new(v.as_object().cloned().unwrap_or_default())
     }
 
-    const EC: &str = r#"{"kty":"EC","crv":"P-256","x":"X","y":"Y","d":"D","kid":"k1","alg":"ES256"}"#;
+    const EC: &str =
+        r#"{"kty":"EC","crv":"P-256","x":"X","y":"Y","d":"D","kid":"k1","alg":"ES256"}"#;
 
     #[wasm_bindgen_test(unsupported = test)]
     fn enabled_only_with_every_setting() {
@@ -361,12 +363,17 @@ mod tests {
         .enabled()
         .unwrap_err();
         assert!(msg.starts_with("The Maskinporten token exchange is not enabled"));
-        assert!(msg.ends_with("missing: MASKINPORTEN_ISSUER, TOKEN_SIGNING_JWK."), "{msg}");
+        assert!(
+            msg.ends_with("missing: MASKINPORTEN_ISSUER, TOKEN_SIGNING_JWK."),
+            "{msg}"
+        );
     }
 
     #[wasm_bindgen_test(unsupported = test)]
     fn consumer_is_an_iso6523_org_number() {
-        let c = |id: Value| claims(json!({"consumer": {"authority": "iso6523-actorid-upis", "ID": id}}));
+        let c = |id: Value| {
+            claims(json!({"consumer": {"authority": "iso6523-actorid-upis", "ID": id}}))
+        };
         assert_eq!(
             consumer_org_number(&c(json!("0192:991825827"))).as_deref(),
             Some("991825827")
@@ -470,12 +477,27 @@ mod tests {
         for (bad, why) in [
             ("nope", "not JSON"),
             ("[]", "expected a private JWK"),
-            (r#"{"kty":"EC","crv":"P-256","x":"X","y":"Y","d":"D"}"#, "no \"kid\""),
-            (r#"{"kty":"EC","crv":"P-256","x":"X","y":"Y","kid":"k"}"#, "a private key is needed"),
-            (r#"{"kty":"EC","crv":"P-384","x":"X","y":"Y","d":"D","kid":"k"}"#, "P-256"),
+            (
+                r#"{"kty":"EC","crv":"P-256","x":"X","y":"Y","d":"D"}"#,
+                "no \"kid\"",
+            ),
+            (
+                r#"{"kty":"EC","crv":"P-256","x":"X","y":"Y","kid":"k"}"#,
+                "a private key is needed",
+            ),
+            (
+                r#"{"kty":"EC","crv":"P-384","x":"X","y":"Y","d":"D","kid":"k"}"#,
+                "P-256",
+            ),
             (r#"{"kty":"oct","k":"K","kid":"k"}"#, "not supported"),
-            (r#"{"kty":"RSA","n":"N","e":"AQAB","d":"D","kid":"k"}"#, "no \"p\""),
-            (r#"{"kty":"EC","crv":"P-256","x":"X","y":"Y","d":"D","kid":"k","alg":"RS256"}"#, "\"alg\" is RS256"),
+            (
+                r#"{"kty":"RSA","n":"N","e":"AQAB","d":"D","kid":"k"}"#,
+                "no \"p\"",
+            ),
+            (
+                r#"{"kty":"EC","crv":"P-256","x":"X","y":"Y","d":"D","kid":"k","alg":"RS256"}"#,
+                "\"alg\" is RS256",
+            ),
         ] {
             let e = SigningKey::parse(bad).unwrap_err();
             assert!(e.contains(why), "{bad}: {e}");
@@ -512,7 +534,11 @@ mod tests {
             ("ttd", "{}", "orgNumber is required"),
             ("ttd", r#"{"orgNumber":"12345678"}"#, "expected 9 digits"),
             ("ttd", r#"{"orgNumber":991825827}"#, "must be a string"),
-            ("ttd", r#"{"orgNumber":"991825827","x":1}"#, "Unknown member 'x'"),
+            (
+                "ttd",
+                r#"{"orgNumber":"991825827","x":1}"#,
+                "Unknown member 'x'",
+            ),
             ("ttd", "[1]", "must be a JSON object"),
             ("ttd", "{", "not a JSON object"),
             ("t t", r#"{"orgNumber":"991825827"}"#, "is not an org code"),
