@@ -271,11 +271,7 @@ impl SigningKey {
             .filter(|s| !s.is_empty())
             .ok_or_else(|| String::from("the JWK has no \"kid\""))?;
         let (alg, public_members, private_members): (Alg, &[&str], &[&str]) = match text("kty") {
-            Some("RSA") => (
-                Alg::Rs256,
-                &["kty", "n", "e"],
-                &["d", "p", "q", "dp", "dq", "qi"],
-            ),
+            Some("RSA") => (Alg::Rs256, &["kty", "n", "e"], &["d"]),
             Some("EC") if text("crv") == Some("P-256") => {
                 (Alg::Es256, &["kty", "crv", "x", "y"], &["d"])
             }
@@ -306,6 +302,24 @@ impl SigningKey {
                 public.insert((*m).into(), Value::String(value.into()));
             }
             private.insert((*m).into(), Value::String(value.into()));
+        }
+        // RFC 7518 §6.3.2: the CRT members come all together or not at all.
+        if alg == Alg::Rs256 {
+            const CRT: [&str; 5] = ["p", "q", "dp", "dq", "qi"];
+            let present: Vec<&str> = CRT.iter().copied().filter(|m| text(m).is_some()).collect();
+            if !present.is_empty() && present.len() != CRT.len() {
+                let absent: Vec<&str> = CRT.iter().copied().filter(|m| text(m).is_none()).collect();
+                return Err(format!(
+                    "the RSA JWK has {} but not {} (RFC 7518 §6.3.2: all of p, q, dp, dq, qi or none)",
+                    present.join(", "),
+                    absent.join(", ")
+                ));
+            }
+            for m in present {
+                if let Some(v) = text(m) {
+                    private.insert(m.into(), Value::String(v.into()));
+                }
+            }
         }
         Ok(SigningKey {
             alg,
@@ -471,6 +485,9 @@ mod tests {
         let rsa = r#"{"kty":"RSA","n":"N","e":"AQAB","d":"D","p":"P","q":"Q","dp":"DP","dq":"DQ","qi":"QI","kid":"r"}"#;
         let k = SigningKey::parse(rsa).unwrap();
         assert_eq!(k.alg, Alg::Rs256);
+        assert!(k.private_json.contains("\"qi\":\"QI\""));
+        let no_crt = SigningKey::parse(r#"{"kty":"RSA","n":"N","e":"AQAB","d":"D","kid":"r"}"#);
+        assert!(!no_crt.unwrap().private_json.contains("\"p\""));
         for private in ["\"d\"", "\"p\"", "\"q\"", "\"dp\"", "\"dq\"", "\"qi\""] {
             assert!(!k.public_jwks().to_string().contains(private), "{private}");
         }
@@ -491,9 +508,10 @@ mod tests {
             ),
             (r#"{"kty":"oct","k":"K","kid":"k"}"#, "not supported"),
             (
-                r#"{"kty":"RSA","n":"N","e":"AQAB","d":"D","kid":"k"}"#,
-                "no \"p\"",
+                r#"{"kty":"RSA","n":"N","e":"AQAB","d":"D","p":"P","q":"Q","kid":"k"}"#,
+                "has p, q but not dp, dq, qi",
             ),
+            (r#"{"kty":"RSA","n":"N","e":"AQAB","kid":"k"}"#, "no \"d\""),
             (
                 r#"{"kty":"EC","crv":"P-256","x":"X","y":"Y","d":"D","kid":"k","alg":"RS256"}"#,
                 "\"alg\" is RS256",

@@ -165,7 +165,7 @@ struct Cli {
 
 impl Cli {
     fn run(&self, args: &[&str]) -> Output {
-        let out = Command::new(&self.bin)
+        Command::new(&self.bin)
             .args(args)
             .env("ALTINN_EVENTS_CONFIG_DIR", &self.config_dir)
             .env_remove("ALTINN_EVENTS_ENV")
@@ -173,8 +173,7 @@ impl Cli {
             .env_remove("ALTINN_EVENTS_TOKEN")
             .env_remove("ALTINN_EVENTS_ENCODED_JWK")
             .output()
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}", self.bin.display()));
-        out
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", self.bin.display()))
     }
 
     /// Run and require exit 0; stdout.
@@ -273,7 +272,9 @@ fn main() -> ExitCode {
             v
         };
         let mut no_exp = good.clone();
-        no_exp.as_object_mut().map(|m| m.remove("exp"));
+        if let Some(m) = no_exp.as_object_mut() {
+            m.remove("exp");
+        }
         let valid = s.mint(&good, None).unwrap();
         let cases: Vec<(&str, String)> = vec![
             (
