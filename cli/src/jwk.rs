@@ -7,6 +7,7 @@ use base64::Engine as _;
 use jwt_compact::alg::{Es256, Rsa};
 use jwt_compact::jwk::JsonWebKey;
 use jwt_compact::{AlgorithmExt, Claims, Header};
+use rsa::traits::PrivateKeyParts;
 use rsa::RsaPrivateKey;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
@@ -82,7 +83,23 @@ impl KeyPair {
     /// The private JWK (the public one plus the private parts).
     pub fn private_jwk(&self) -> Value {
         match &self.key {
-            SigningKey::Rsa(key) => self.jwk_with(JsonWebKey::from(key.as_ref())),
+            SigningKey::Rsa(key) => {
+                let mut jwk = self.jwk_with(JsonWebKey::from(key.as_ref()));
+                // jwt-compact leaves out dp, dq and qi; RFC 7518 §6.3.2 wants all CRT members
+                // or none, and WebCrypto (the worker's TOKEN_SIGNING_JWK) refuses p/q alone.
+                if let (Some(map), Some(dp), Some(dq), Some(qi)) = (
+                    jwk.as_object_mut(),
+                    key.dp(),
+                    key.dq(),
+                    key.crt_coefficient(),
+                ) {
+                    let b64 = |n: &rsa::BigUint| json!(URL_SAFE_NO_PAD.encode(n.to_bytes_be()));
+                    map.insert("dp".into(), b64(dp));
+                    map.insert("dq".into(), b64(dq));
+                    map.insert("qi".into(), b64(&qi));
+                }
+                jwk
+            }
             SigningKey::Ec(key) => self.jwk_with(JsonWebKey::from(key)),
         }
     }
@@ -237,6 +254,17 @@ mod tests {
         for private in ["d", "p", "q", "dp", "dq", "qi"] {
             assert!(rsa.get(private).is_none(), "{private}");
         }
+    }
+
+    #[test]
+    fn private_rsa_jwk_has_every_crt_member() {
+        let key = KeyPair::generate(KeyAlg::Rs256, "rsa").expect("rsa");
+        let jwk = key.private_jwk();
+        for member in ["n", "e", "d", "p", "q", "dp", "dq", "qi"] {
+            assert!(jwk[member].is_string(), "{member}: {jwk}");
+        }
+        let back = KeyPair::from_jwk(&jwk).expect("reads its own JWK");
+        assert_eq!(back.private_jwk(), jwk);
     }
 
     #[test]

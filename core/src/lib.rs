@@ -15,6 +15,7 @@ pub mod cloud_event;
 pub mod delivery;
 pub mod endpoint;
 pub mod error;
+pub mod exchange;
 pub mod identity;
 pub mod json;
 pub mod matching;

@@ -36,6 +36,10 @@ pub const SETTINGS: &[&str] = &[
     "WEBHOOK_TIMEOUT_SECONDS",
     "PDP_URL",
     "DEV_MODE",
+    "MASKINPORTEN_JWKS",
+    "MASKINPORTEN_WELLKNOWN",
+    "MASKINPORTEN_ISSUER",
+    "TOKEN_SIGNING_JWK",
 ];
 
 /// Default readiness timeout; the first start includes a release build of the worker.

@@ -7,6 +7,7 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
+use events_core::exchange::{ExchangeSettings, SigningKey};
 use events_core::token::{IssuerKeys, Jwks};
 use events_core::ApiError;
 use worker::Env;
@@ -18,7 +19,7 @@ pub const DEV_JWKS: &str = include_str!("../../dev/keys/dev-jwks.json");
 /// Altinn's outbound retry schedule (spec §10.5): 11 delays, 12 attempts.
 pub const DEFAULT_RETRY_DELAYS: &str = "10,30,60,300,600,1800,3600,10800,21600,43200,43200";
 
-pub const SETTINGS: [&str; 10] = [
+pub const SETTINGS: [&str; 14] = [
     "ALTINN_JWKS",
     "ALTINN_OPENID_WELLKNOWN",
     "PLATFORM_ACCESS_JWKS",
@@ -29,6 +30,10 @@ pub const SETTINGS: [&str; 10] = [
     "WEBHOOK_TIMEOUT_SECONDS",
     "PDP_URL",
     "DEV_MODE",
+    "MASKINPORTEN_JWKS",
+    "MASKINPORTEN_WELLKNOWN",
+    "MASKINPORTEN_ISSUER",
+    "TOKEN_SIGNING_JWK",
 ];
 
 /// Where Altinn token signing keys come from.
@@ -38,6 +43,15 @@ pub enum AltinnKeys {
     Jwks(Jwks),
     /// An OpenID configuration URL whose `jwks_uri` is fetched and cached.
     OpenId(String),
+}
+
+/// Where Maskinporten's token signing keys come from (the token exchange).
+#[derive(Clone, Debug)]
+pub enum MaskinportenKeys {
+    /// `MASKINPORTEN_JWKS`.
+    Jwks(Jwks),
+    /// `MASKINPORTEN_WELLKNOWN`: authorization-server metadata whose `jwks_uri` is fetched and cached.
+    Metadata(String),
 }
 
 #[derive(Clone, Debug)]
@@ -55,9 +69,23 @@ pub struct Config {
     pub dev_keys: bool,
     /// Key settings that are missing outside `DEV_MODE` (the service then fails closed).
     pub missing: Vec<&'static str>,
+    pub maskinporten_keys: Option<MaskinportenKeys>,
+    pub maskinporten_issuer: Option<String>,
+    /// `TOKEN_SIGNING_JWK`: signs exchanged tokens; its public half is trusted like `ALTINN_JWKS`.
+    pub signing_key: Option<SigningKey>,
 }
 
 impl Config {
+    /// Whether the Maskinporten exchange is enabled (`Err`: the sentence for its 404).
+    pub fn exchange_enabled(&self) -> Result<(), String> {
+        ExchangeSettings {
+            maskinporten_keys: self.maskinporten_keys.is_some(),
+            maskinporten_issuer: self.maskinporten_issuer.is_some(),
+            signing_key: self.signing_key.is_some(),
+        }
+        .enabled()
+    }
+
     /// Why authenticated requests cannot be served: the key settings that are missing in a
     /// deployment without `DEV_MODE=true`, named in one sentence.
     pub fn missing_keys(&self) -> Option<String> {
@@ -148,6 +176,10 @@ pub fn parse(values: &[Option<String>]) -> Result<Config, ApiError> {
             (AltinnKeys::OpenId(url.to_owned()), false)
         }
         (None, None) if dev_mode => (AltinnKeys::Jwks(dev()?), true),
+        // A deployment that trusts only the tokens it issues itself (the exchange).
+        (None, None) if get("TOKEN_SIGNING_JWK").is_some() => {
+            (AltinnKeys::Jwks(Jwks::default()), false)
+        }
         (None, None) => {
             missing.push("ALTINN_JWKS (or ALTINN_OPENID_WELLKNOWN)");
             (AltinnKeys::Jwks(Jwks::default()), false)
@@ -195,7 +227,24 @@ pub fn parse(values: &[Option<String>]) -> Result<Config, ApiError> {
         Some(u) if u.starts_with("https://") || u.starts_with("http://") => Some(u.to_owned()),
         Some(_) => return Err(bad("PDP_URL", "expected an http(s) URL")),
     };
+    let maskinporten_keys = match (get("MASKINPORTEN_JWKS"), get("MASKINPORTEN_WELLKNOWN")) {
+        (Some(jwks), _) => Some(MaskinportenKeys::Jwks(
+            Jwks::parse(jwks).map_err(|e| bad("MASKINPORTEN_JWKS", e))?,
+        )),
+        (None, Some(url)) if url.starts_with("https://") || url.starts_with("http://") => {
+            Some(MaskinportenKeys::Metadata(url.to_owned()))
+        }
+        (None, Some(_)) => return Err(bad("MASKINPORTEN_WELLKNOWN", "expected an http(s) URL")),
+        (None, None) => None,
+    };
+    let signing_key = get("TOKEN_SIGNING_JWK")
+        .map(SigningKey::parse)
+        .transpose()
+        .map_err(|e| bad("TOKEN_SIGNING_JWK", e))?;
     Ok(Config {
+        maskinporten_keys,
+        maskinporten_issuer: get("MASKINPORTEN_ISSUER").map(str::to_owned),
+        signing_key,
         altinn_keys,
         platform_keys,
         base_url: base_url.trim_end_matches('/').to_owned(),
@@ -312,11 +361,41 @@ mod tests {
             ("DEV_MODE", "1", "The setting DEV_MODE is invalid: '1' is not true or false"),
             ("PDP_URL", "ftp://x", "The setting PDP_URL is invalid: expected an http(s) URL"),
             ("EVENTS_BASE_URL", "localhost", "The setting EVENTS_BASE_URL is invalid: expected an http(s) URL"),
+            ("MASKINPORTEN_JWKS", "{}", "The setting MASKINPORTEN_JWKS is invalid: expected an object"),
+            ("MASKINPORTEN_WELLKNOWN", "x", "The setting MASKINPORTEN_WELLKNOWN is invalid: expected an http(s) URL"),
+            ("TOKEN_SIGNING_JWK", r#"{"kty":"EC","crv":"P-256","x":"X","y":"Y","kid":"k"}"#, "The setting TOKEN_SIGNING_JWK is invalid: the JWK has no \"d\""),
         ];
         for (name, value, prefix) in cases {
             let d = detail(parse(&values(&[(name, value)])).unwrap_err());
             assert!(d.starts_with(prefix), "{name}: {d}");
         }
         assert_eq!(parse_delays("1, 2,3").unwrap(), vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn exchange_needs_all_three_settings() {
+        let key = r#"{"kty":"EC","crv":"P-256","x":"X","y":"Y","d":"D","kid":"k"}"#;
+        let c = parse(&values(&[("DEV_MODE", "true")])).unwrap();
+        assert!(c.exchange_enabled().is_err());
+        let c = parse(&values(&[
+            (
+                "MASKINPORTEN_WELLKNOWN",
+                "http://127.0.0.1:8788/.well-known/oauth-authorization-server",
+            ),
+            ("MASKINPORTEN_ISSUER", "http://127.0.0.1:8788/"),
+            ("TOKEN_SIGNING_JWK", key),
+        ]))
+        .unwrap();
+        assert_eq!(c.exchange_enabled(), Ok(()));
+        assert_eq!(c.signing_key.map(|k| k.kid), Some("k".into()));
+        let c = parse(&values(&[
+            ("MASKINPORTEN_ISSUER", "http://127.0.0.1:8788/"),
+            ("TOKEN_SIGNING_JWK", key),
+        ]))
+        .unwrap();
+        assert!(c
+            .exchange_enabled()
+            .unwrap_err()
+            .contains("missing: MASKINPORTEN_WELLKNOWN"));
     }
 }

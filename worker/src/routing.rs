@@ -26,6 +26,13 @@ pub enum Route<'a> {
     WebhookReceiver,
     AdminResource(&'a str),
     AdminParty(&'a str),
+    AdminOrg(&'a str),
+    /// `/authentication/api/v1/exchange/maskinporten`.
+    ExchangeMaskinporten,
+    /// `/authentication/api/v1/openid/.well-known/openid-configuration`.
+    OpenIdConfiguration,
+    /// `/authentication/api/v1/openid/.well-known/openid-configuration/jwks`.
+    OpenIdJwks,
 }
 
 /// The methods a request may carry, as sent. `Other` is any method no route serves.
@@ -72,6 +79,18 @@ impl<'a> Route<'a> {
         if lower.as_slice() == ["health"] {
             return Some(Route::Health);
         }
+        match lower.as_slice() {
+            ["authentication", "api", "v1", "exchange", "maskinporten"] => {
+                return Some(Route::ExchangeMaskinporten)
+            }
+            ["authentication", "api", "v1", "openid", ".well-known", "openid-configuration"] => {
+                return Some(Route::OpenIdConfiguration)
+            }
+            ["authentication", "api", "v1", "openid", ".well-known", "openid-configuration", "jwks"] => {
+                return Some(Route::OpenIdJwks)
+            }
+            _ => {}
+        }
         let (["events", "api", "v1", api @ ..], [_, _, _, raw @ ..]) = (lower.as_slice(), segments)
         else {
             return None;
@@ -94,6 +113,7 @@ impl<'a> Route<'a> {
             ["tests", "webhookreceiver"] => Route::WebhookReceiver,
             ["admin", "resources", _] => Route::AdminResource(param(2)),
             ["admin", "parties", _] => Route::AdminParty(param(2)),
+            ["admin", "orgs", _] => Route::AdminOrg(param(2)),
             _ => return None,
         })
     }
@@ -114,13 +134,24 @@ impl<'a> Route<'a> {
             Route::Inbound | Route::Outbound | Route::StorageEvents => &[Post],
             Route::StorageLogs => &[Get, Post],
             Route::WebhookReceiver => &[Post],
-            Route::AdminResource(_) | Route::AdminParty(_) => &[Get, Put, Delete],
+            Route::AdminResource(_) | Route::AdminParty(_) | Route::AdminOrg(_) => {
+                &[Get, Put, Delete]
+            }
+            Route::ExchangeMaskinporten | Route::OpenIdConfiguration | Route::OpenIdJwks => &[Get],
         }
     }
 
-    /// Whether the route needs no credentials at all.
+    /// Whether the route needs no Altinn or platform credentials (so it answers even where the
+    /// Altinn key settings are missing). The exchange verifies Maskinporten tokens only.
     pub fn anonymous(self) -> bool {
-        matches!(self, Route::Health | Route::WebhookReceiver)
+        matches!(
+            self,
+            Route::Health
+                | Route::WebhookReceiver
+                | Route::ExchangeMaskinporten
+                | Route::OpenIdConfiguration
+                | Route::OpenIdJwks
+        )
     }
 }
 
@@ -179,6 +210,11 @@ mod tests {
             "/events/api/v2/events",
             "/events/api/v1/admin/resources",
             "/events/api/v1/tests",
+            "/events/api/v1/admin/orgs",
+            "/authentication/api/v1/exchange",
+            "/authentication/api/v1/exchange/maskinporten/x",
+            "/authentication/api/v1/openid/.well-known",
+            "/authentication/api/v1/openid/.well-known/openid-configuration/jwks/x",
         ] {
             assert_eq!(status(p, "GET"), (404, None), "{p}");
         }
@@ -216,5 +252,41 @@ mod tests {
             allow("/events/api/v1/admin/parties/3", "POST"),
             (405, Some("GET, PUT, DELETE".into()))
         );
+        assert_eq!(
+            allow("/events/api/v1/admin/orgs/ttd", "POST"),
+            (405, Some("GET, PUT, DELETE".into()))
+        );
+        for p in [
+            "/authentication/api/v1/exchange/maskinporten",
+            "/authentication/api/v1/openid/.well-known/openid-configuration",
+            "/authentication/api/v1/openid/.well-known/openid-configuration/jwks",
+        ] {
+            assert_eq!(allow(p, "POST"), (405, Some("GET".into())), "{p}");
+        }
+    }
+
+    #[test]
+    fn exchange_routes() {
+        fn route(p: &'static str) -> Option<Route<'static>> {
+            resolve(&segments(p), "GET").map(|(r, _)| r).ok()
+        }
+        assert_eq!(
+            route("/Authentication/api/v1/exchange/Maskinporten/"),
+            Some(Route::ExchangeMaskinporten)
+        );
+        assert_eq!(
+            route("/authentication/api/v1/openid/.well-known/openid-configuration"),
+            Some(Route::OpenIdConfiguration)
+        );
+        assert_eq!(
+            route("/authentication/api/v1/openid/.well-known/openid-configuration/jwks"),
+            Some(Route::OpenIdJwks)
+        );
+        assert_eq!(
+            route("/events/api/v1/admin/orgs/ttd"),
+            Some(Route::AdminOrg("ttd"))
+        );
+        assert!(Route::OpenIdJwks.anonymous() && Route::ExchangeMaskinporten.anonymous());
+        assert!(!Route::AdminOrg("ttd").anonymous());
     }
 }

@@ -168,6 +168,18 @@ impl StandIn {
         json!({ "keys": [jwk] })
     }
 
+    /// Signs arbitrary `claims` with the stand-in's access-token key, with header `kid` (the
+    /// stand-in's own when `None`): for tests of a verifier's refusals (wrong `iss`, expired, an
+    /// unknown `kid`). Nothing is checked or added.
+    pub fn mint(&self, claims: &Value, kid: Option<&str>) -> Result<String, String> {
+        let header = Header::empty()
+            .with_key_id(kid.unwrap_or(&self.kid).to_owned())
+            .with_token_type("JWT");
+        Rsa::rs256()
+            .token(&header, &Claims::new(claims.clone()), &self.key)
+            .map_err(|err| format!("cannot sign: {err}"))
+    }
+
     /// The authorization-server metadata.
     pub fn metadata(&self) -> Value {
         let base = self.issuer.trim_end_matches('/');

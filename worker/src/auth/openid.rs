@@ -1,4 +1,5 @@
-//! Altinn token keys from an OpenID configuration (`ALTINN_OPENID_WELLKNOWN`): the document's
+//! Token keys from an OpenID configuration or authorization-server metadata document
+//! (`ALTINN_OPENID_WELLKNOWN`, `MASKINPORTEN_WELLKNOWN`; cached per URL): the document's
 //! `jwks_uri` is fetched and kept in isolate memory and in KV for an hour. An unknown `kid`
 //! triggers a refresh (at most once a minute), so key rotation is picked up at once.
 

@@ -83,3 +83,46 @@ pub async fn verify(alg: Alg, jwk: &Jwk, signing_input: &[u8], signature: &[u8])
         .await
         .unwrap_or(false)
 }
+
+thread_local! {
+    /// Imported private signing keys, by their JWK text (one per isolate in practice).
+    static SIGNING_KEYS: RefCell<HashMap<String, CryptoKey>> = RefCell::new(HashMap::new());
+}
+
+async fn signing_key_for(alg: Alg, private_jwk: &str) -> Result<CryptoKey, JsValue> {
+    if let Some(k) = SIGNING_KEYS.with(|m| m.borrow().get(private_jwk).cloned()) {
+        return Ok(k);
+    }
+    let jwk_obj: Object = js_sys::JSON::parse(private_jwk)?.unchecked_into();
+    let usages = Array::of1(&JsValue::from_str("sign"));
+    let promise = subtle()?.import_key_with_object(
+        "jwk",
+        &jwk_obj,
+        &import_algorithm(alg)?,
+        false,
+        &usages,
+    )?;
+    let key: CryptoKey = JsFuture::from(promise).await?.unchecked_into();
+    SIGNING_KEYS.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.len() > 4 {
+            m.clear();
+        }
+        m.insert(private_jwk.to_owned(), key.clone());
+    });
+    Ok(key)
+}
+
+/// The JWS signature of `data` with a private JWK (RS256: PKCS#1 v1.5; ES256: raw `r||s`).
+pub async fn sign(alg: Alg, private_jwk: &str, data: &[u8]) -> Result<Vec<u8>, String> {
+    async fn run(alg: Alg, private_jwk: &str, data: &[u8]) -> Result<Vec<u8>, JsValue> {
+        let key = signing_key_for(alg, private_jwk).await?;
+        let promise =
+            subtle()?.sign_with_object_and_u8_array(&verify_algorithm(alg)?, &key, data)?;
+        let buffer = JsFuture::from(promise).await?;
+        Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+    }
+    run(alg, private_jwk, data)
+        .await
+        .map_err(|e| format!("{e:?}"))
+}

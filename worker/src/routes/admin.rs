@@ -2,6 +2,7 @@
 //! the party register. They need a platform access token issued by `platform`.
 
 use events_core::authz::builtin::{Party, PartyKey};
+use events_core::exchange::{check_org_code, OrgRegistration};
 use events_core::{urn, ApiError};
 use worker::{Env, Method, Request, Response};
 
@@ -10,6 +11,7 @@ use crate::authz::{load_party, party_object_name};
 use crate::config::Config;
 use crate::http;
 use crate::objects::{self, EVENT_LOG, PARTY};
+use crate::routes::exchange::{load_registration, org_number_object, org_object};
 
 /// No or invalid platform token → 401; one from another issuer → 403.
 async fn require_platform(req: &Request, cfg: &Config) -> Result<(), ApiError> {
@@ -138,6 +140,81 @@ pub async fn party(
                 let stub = objects::stub(env, PARTY, &party_object_name(&key))?;
                 objects::call(&stub, Method::Delete, "record", None).await?;
             }
+            http::empty(204)
+        }
+        _ => Err(ApiError::empty(405)),
+    }
+}
+
+async fn put_record(env: &Env, object: &str, json: Option<&str>) -> Result<(), ApiError> {
+    let stub = objects::stub(env, PARTY, object)?;
+    match json {
+        Some(json) => {
+            objects::call(&stub, Method::Put, "record", Some(json.as_bytes().to_vec())).await?
+        }
+        None => objects::call(&stub, Method::Delete, "record", None).await?,
+    };
+    Ok(())
+}
+
+/// `PUT/GET/DELETE /events/api/v1/admin/orgs/{org}`: the organisation number an org code stands
+/// for at the Maskinporten exchange. Stored under the org code's object (for GET/DELETE) and
+/// indexed under the organisation number's object (for the exchange).
+pub async fn org(
+    mut req: Request,
+    env: &Env,
+    cfg: &Config,
+    org: &str,
+    method: Method,
+) -> Result<Response, ApiError> {
+    require_platform(&req, cfg).await?;
+    let org = events_core::query::form_decode(org);
+    check_org_code(&org).map_err(ApiError::bad_request)?;
+    let old = load_registration(env, &org_object(&org)).await?;
+    let not_found = || {
+        ApiError::problem(
+            404,
+            format!("No organisation number is registered for org '{org}'."),
+        )
+    };
+    match method {
+        Method::Get => match old {
+            Some(r) => http::json(200, r.to_json()),
+            None => Err(not_found()),
+        },
+        Method::Put => {
+            events_core::publish::require_json_content_type(
+                http::header(&req, "content-type").as_deref(),
+            )?;
+            let body = http::read_body(&mut req).await?;
+            let reg = OrgRegistration::parse(&org, &body).map_err(ApiError::bad_request)?;
+            let json = reg.to_json();
+            put_record(env, &org_number_object(&reg.org_number), Some(&json)).await?;
+            put_record(env, &org_object(&org), Some(&json)).await?;
+            if let Some(old) = old.as_ref().filter(|o| o.org_number != reg.org_number) {
+                // Drop the old number's index entry unless it now names another org.
+                let index = org_number_object(&old.org_number);
+                if load_registration(env, &index)
+                    .await?
+                    .is_some_and(|r| r.org.eq_ignore_ascii_case(&org))
+                {
+                    put_record(env, &index, None).await?;
+                }
+            }
+            http::json(if old.is_some() { 200 } else { 201 }, json)
+        }
+        Method::Delete => {
+            let Some(old) = old else {
+                return Err(not_found());
+            };
+            let index = org_number_object(&old.org_number);
+            if load_registration(env, &index)
+                .await?
+                .is_some_and(|r| r.org.eq_ignore_ascii_case(&org))
+            {
+                put_record(env, &index, None).await?;
+            }
+            put_record(env, &org_object(&org), None).await?;
             http::empty(204)
         }
         _ => Err(ApiError::empty(405)),

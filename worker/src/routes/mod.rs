@@ -5,6 +5,7 @@
 mod admin;
 mod app;
 mod events;
+mod exchange;
 mod pages;
 mod private;
 mod subscriptions;
@@ -59,6 +60,10 @@ async fn route(req: Request, env: &Env) -> Result<Response, ApiError> {
         (Route::WebhookReceiver, _) => private::webhook_receiver(req).await,
         (Route::AdminResource(id), v) => admin::resource(req, env, &cfg, id, method_of(v)).await,
         (Route::AdminParty(id), v) => admin::party(req, env, &cfg, id, method_of(v)).await,
+        (Route::AdminOrg(org), v) => admin::org(req, env, &cfg, org, method_of(v)).await,
+        (Route::ExchangeMaskinporten, _) => exchange::maskinporten(req, env, &cfg).await,
+        (Route::OpenIdConfiguration, _) => exchange::openid_configuration(&cfg),
+        (Route::OpenIdJwks, _) => exchange::jwks(&cfg),
         (Route::Health, _) => Err(ApiError::not_found()),
     }
 }
