@@ -41,13 +41,10 @@ fn verify_algorithm(alg: Alg) -> Result<Object, JsValue> {
     }
 }
 
-async fn key_for(alg: Alg, jwk: &Jwk) -> Result<CryptoKey, JsValue> {
-    let cache_key = (alg, jwk.json.clone());
-    if let Some(k) = KEYS.with(|m| m.borrow().get(&cache_key).cloned()) {
-        return Ok(k);
-    }
-    let jwk_obj: Object = js_sys::JSON::parse(&jwk.json)?.unchecked_into();
-    let usages = Array::of1(&JsValue::from_str("verify"));
+/// Import a JWK (its JSON text) for one usage (`verify` or `sign`), not extractable.
+async fn import_jwk(alg: Alg, jwk_json: &str, usage: &str) -> Result<CryptoKey, JsValue> {
+    let jwk_obj: Object = js_sys::JSON::parse(jwk_json)?.unchecked_into();
+    let usages = Array::of1(&JsValue::from_str(usage));
     let promise = subtle()?.import_key_with_object(
         "jwk",
         &jwk_obj,
@@ -55,7 +52,15 @@ async fn key_for(alg: Alg, jwk: &Jwk) -> Result<CryptoKey, JsValue> {
         false,
         &usages,
     )?;
-    let key: CryptoKey = JsFuture::from(promise).await?.unchecked_into();
+    Ok(JsFuture::from(promise).await?.unchecked_into())
+}
+
+async fn key_for(alg: Alg, jwk: &Jwk) -> Result<CryptoKey, JsValue> {
+    let cache_key = (alg, jwk.json.clone());
+    if let Some(k) = KEYS.with(|m| m.borrow().get(&cache_key).cloned()) {
+        return Ok(k);
+    }
+    let key = import_jwk(alg, &jwk.json, "verify").await?;
     KEYS.with(|m| {
         let mut m = m.borrow_mut();
         if m.len() > 64 {
@@ -93,16 +98,7 @@ async fn signing_key_for(alg: Alg, private_jwk: &str) -> Result<CryptoKey, JsVal
     if let Some(k) = SIGNING_KEYS.with(|m| m.borrow().get(private_jwk).cloned()) {
         return Ok(k);
     }
-    let jwk_obj: Object = js_sys::JSON::parse(private_jwk)?.unchecked_into();
-    let usages = Array::of1(&JsValue::from_str("sign"));
-    let promise = subtle()?.import_key_with_object(
-        "jwk",
-        &jwk_obj,
-        &import_algorithm(alg)?,
-        false,
-        &usages,
-    )?;
-    let key: CryptoKey = JsFuture::from(promise).await?.unchecked_into();
+    let key = import_jwk(alg, private_jwk, "sign").await?;
     SIGNING_KEYS.with(|m| {
         let mut m = m.borrow_mut();
         if m.len() > 4 {
