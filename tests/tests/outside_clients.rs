@@ -173,7 +173,7 @@ fn main() -> ExitCode {
     suite.test("app_party_wrong_methods_are_405", |ctx| async move {
         let c = ctx.client();
         let token = TokenSpec::user(1337, 50001337).mint();
-        for m in ["POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"] {
+        for m in ["POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "HEAD"] {
             let r = c
                 .request(method(m), "/events/api/v1/app/party?after=0&party=50001337")
                 .bearer(&token)
