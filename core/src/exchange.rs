@@ -256,6 +256,8 @@ pub struct SigningKey {
     pub private_json: String,
     /// The public half, as a trusted key.
     pub public: Jwk,
+    /// The public half's members, for the published key set.
+    public_members: Map<String, Value>,
 }
 
 impl SigningKey {
@@ -330,15 +332,15 @@ impl SigningKey {
                 kty: text("kty").unwrap_or_default().into(),
                 crv: text("crv").map(String::from),
                 alg: Some(alg.name().into()),
-                json: Value::Object(public).to_string(),
+                json: Value::Object(public.clone()).to_string(),
             },
+            public_members: public,
         })
     }
 
     /// The public key set to publish: `{"keys": [{kty, n/e or crv/x/y, kid, alg, use}]}`.
     pub fn public_jwks(&self) -> Value {
-        let mut key: Map<String, Value> =
-            serde_json::from_str(&self.public.json).unwrap_or_default();
+        let mut key = self.public_members.clone();
         key.insert("kid".into(), Value::String(self.kid.clone()));
         key.insert("alg".into(), self.alg.name().into());
         key.insert("use".into(), "sig".into());
