@@ -1,0 +1,115 @@
+//! Conformance of the live worker to its own OpenAPI document: schemathesis (PyPI, installed by
+//! `scripts/setup` into `target/venv`) loads `GET /events/api/v1/openapi.json` from the worker
+//! under `wrangler dev` and sends generated requests to every operation, once without
+//! credentials and once with valid tokens. A run fails on any 5xx, any status code, content
+//! type, header or body the document does not allow, and any request that takes longer than the
+//! request timeout. Run with `cargo test -p altinn-events-tests --test conformance`.
+//!
+//! Knobs (environment): `CONFORMANCE_EXAMPLES` (examples per operation and phase, default 15),
+//! `CONFORMANCE_SEED` (default 1: the same run every time; any number explores other inputs).
+
+use std::path::{Path, PathBuf};
+use std::process::{ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use altinn_events_tests::fixtures::{platform_token, PUBLISH, SUBSCRIBE};
+use altinn_events_tests::{repo_root, Ctx, Suite, TokenSpec};
+use serde_json::Value;
+use tokio::process::Command;
+
+/// The checks this run enforces: what the issue calls "no 5xx, no response that contradicts the
+/// document (status code, content type, schema)", plus the documented response headers.
+const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_conformance,\
+                      response_headers_conformance,response_schema_conformance";
+
+/// Upper bound on one whole run; a run that exceeds it is a hang and fails the test.
+const RUN_LIMIT: Duration = Duration::from_secs(20 * 60);
+
+fn main() -> ExitCode {
+    let mut suite = Suite::new();
+    suite.test("schemathesis_without_credentials", |ctx| async move {
+        run(&ctx, "anonymous", &[]).await;
+    });
+    suite.test("schemathesis_with_valid_tokens", |ctx| async move {
+        let org = TokenSpec::org("ttd")
+            .scope(&format!("{PUBLISH} {SUBSCRIBE}"))
+            .mint();
+        let platform = platform_token();
+        let headers = [
+            format!("Authorization: Bearer {org}"),
+            format!("PlatformAccessToken: {platform}"),
+        ];
+        run(&ctx, "tokens", &headers).await;
+    });
+    suite.run()
+}
+
+fn schemathesis() -> PathBuf {
+    repo_root().join("target/venv/bin/schemathesis")
+}
+
+async fn run(ctx: &Ctx, name: &str, headers: &[String]) {
+    let bin = schemathesis();
+    assert!(
+        bin.exists(),
+        "{} is missing: run scripts/setup (it installs schemathesis into target/venv)",
+        bin.display()
+    );
+    let examples = std::env::var("CONFORMANCE_EXAMPLES").unwrap_or_else(|_| "15".to_owned());
+    let seed = std::env::var("CONFORMANCE_SEED").unwrap_or_else(|_| "1".to_owned());
+    let out_dir = repo_root().join("target/conformance");
+    std::fs::create_dir_all(&out_dir).expect("create target/conformance");
+    let report = out_dir.join(format!("{name}.json"));
+    let _ = std::fs::remove_file(&report);
+
+    let mut cmd = Command::new(&bin);
+    cmd.arg("run")
+        .arg(ctx.url("/events/api/v1/openapi.json"))
+        .args(["--checks", CHECKS])
+        .args(["--max-examples", &examples])
+        .args(["--seed", &seed])
+        .args(["--request-timeout", "20"])
+        .args(["--phases", "examples,coverage,fuzzing"])
+        .args(["--report", "json"])
+        .arg("--report-json-path")
+        .arg(&report)
+        .args(["--output-truncate", "false"])
+        .current_dir(&out_dir)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    for header in headers {
+        cmd.args(["--header", header]);
+    }
+    let started = Instant::now();
+    let output = tokio::time::timeout(RUN_LIMIT, cmd.output())
+        .await
+        .unwrap_or_else(|_| panic!("schemathesis ({name}) did not finish within {RUN_LIMIT:?}"))
+        .expect("start schemathesis");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    eprintln!(
+        "--- schemathesis ({name}), {:.0} s ---\n{stdout}\n{stderr}",
+        started.elapsed().as_secs_f64()
+    );
+    let summary = summarise(&report);
+    eprintln!("conformance ({name}): {summary}");
+    assert!(
+        output.status.success(),
+        "schemathesis ({name}) found problems (exit {:?}); see the output above and {}; worker log: {}",
+        output.status.code(),
+        report.display(),
+        ctx.server().log_path().display()
+    );
+}
+
+/// "N operations, M test cases, K checks" from the JSON report, for the README's figures.
+fn summarise(report: &Path) -> String {
+    let Ok(text) = std::fs::read_to_string(report) else {
+        return format!("no report at {}", report.display());
+    };
+    let Ok(value) = serde_json::from_str::<Value>(&text) else {
+        return format!("the report at {} is not JSON", report.display());
+    };
+    value.to_string().chars().take(2000).collect()
+}
