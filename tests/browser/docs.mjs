@@ -260,7 +260,8 @@ try {
   );
   console.log(`docs page: ${expandedNote}`);
   console.log(`docs page: ${requests.length} requests, all to ${origin}`);
-  console.log(`docs page: screenshot ${relative(process.cwd(), screenshot) || screenshot} (1400x${height})`);
+  const shown = screenshot.startsWith(process.cwd() + "/") ? relative(process.cwd(), screenshot) : screenshot;
+  console.log(`docs page: screenshot ${shown} (1400x${height})`);
 } catch (e) {
   fail(`${e.message.split("\n")[0]}`);
 } finally {

@@ -86,6 +86,16 @@ fn main() -> ExitCode {
                 "{alias}"
             );
         }
+        // Other methods are answered by the assets layer, with the Allow the worker's 405s carry.
+        for method in ["POST", "PUT", "DELETE", "OPTIONS"] {
+            let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+            let r = c.request(m, PAGE).send().await;
+            assert_eq!(
+                (r.status, r.header("allow").as_deref()),
+                (405, Some("GET, HEAD")),
+                "{method} {PAGE}"
+            );
+        }
         // `_headers` is configuration, never served.
         assert_eq!(c.get("/_headers").send().await.status, 404);
     });
