@@ -507,10 +507,11 @@ type SpawnRequest = (Command, mpsc::Sender<io::Result<Child>>);
 /// Spawns `command` from a thread that lives as long as the process: `PR_SET_PDEATHSIG` fires when
 /// the *thread* that forked exits, so forking from a short-lived test thread would kill the server
 /// as soon as that test's thread ends.
-/// `wrangler.toml` as the tests run it: the same file, moved into `target/` with `main`
-/// adjusted (wrangler resolves it against the config file; `[build] cwd` against the working
-/// directory, so it stays) and its `watch_dir` pointed at a directory nobody edits, so that editing the source
-/// while the suite runs does not rebuild and reload the servers under test.
+/// `wrangler.toml` as the tests run it: the same file, moved into `target/` with `main` and the
+/// `[assets]` `directory` adjusted (wrangler resolves both against the config file; `[build] cwd`
+/// against the working directory, so it stays) and its `watch_dir` pointed at a directory nobody
+/// edits, so that editing the source while the suite runs does not rebuild and reload the servers
+/// under test. The build command assembles the assets (scripts/assets) as it does for scripts/dev.
 fn test_config(root: &Path) -> io::Result<PathBuf> {
     let text = std::fs::read_to_string(root.join("wrangler.toml"))?;
     let mut out = String::with_capacity(text.len());
@@ -518,6 +519,8 @@ fn test_config(root: &Path) -> io::Result<PathBuf> {
         let trimmed = line.trim_start();
         if trimmed.starts_with("main = \"") {
             out.push_str(&line.replacen("main = \"", "main = \"../", 1));
+        } else if trimmed.starts_with("directory = \"") {
+            out.push_str(&line.replacen("directory = \"", "directory = \"../", 1));
         } else if trimmed.starts_with("watch_dir") {
             out.push_str("watch_dir = [\"e2e-nowatch\"]");
         } else {
