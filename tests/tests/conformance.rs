@@ -28,27 +28,61 @@ const RUN_LIMIT: Duration = Duration::from_secs(20 * 60);
 fn main() -> ExitCode {
     let mut suite = Suite::new();
     suite.test("schemathesis_without_credentials", |ctx| async move {
-        run(&ctx, "anonymous", &[]).await;
+        run(&ctx, "anonymous", &Credentials::None).await;
     });
-    suite.test("schemathesis_with_valid_tokens", |ctx| async move {
-        let org = TokenSpec::org("ttd")
-            .scope(&format!("{PUBLISH} {SUBSCRIBE}"))
-            .mint();
+    suite.test("schemathesis_with_tokens", |ctx| async move {
+        // Everything but registering app events, which needs the app's own platform token.
         let platform = platform_token();
-        let headers = [
-            format!("Authorization: Bearer {org}"),
-            format!("PlatformAccessToken: {platform}"),
-        ];
-        run(&ctx, "tokens", &headers).await;
+        run(
+            &ctx,
+            "tokens",
+            &Credentials::Tokens {
+                platform,
+                only: None,
+                skip: Some(APP_EVENT),
+            },
+        )
+        .await;
     });
+    suite.test(
+        "schemathesis_app_events_with_the_app_token",
+        |ctx| async move {
+            let platform = TokenSpec::platform("ttd", "apps-test").mint();
+            run(
+                &ctx,
+                "app",
+                &Credentials::Tokens {
+                    platform,
+                    only: Some(APP_EVENT),
+                    skip: None,
+                },
+            )
+            .await;
+        },
+    );
     suite.run()
+}
+
+/// The operation that registers an app event (`POST /events/api/v1/app`).
+const APP_EVENT: &str = "publishAppEvent";
+
+enum Credentials {
+    None,
+    /// The org token (with every scope) as Bearer and cookie, and this platform token, applied
+    /// by schemathesis per operation as its `security` asks; optionally one operation only, or
+    /// all but one.
+    Tokens {
+        platform: String,
+        only: Option<&'static str>,
+        skip: Option<&'static str>,
+    },
 }
 
 fn schemathesis() -> PathBuf {
     repo_root().join("target/venv/bin/schemathesis")
 }
 
-async fn run(ctx: &Ctx, name: &str, headers: &[String]) {
+async fn run(ctx: &Ctx, name: &str, credentials: &Credentials) {
     let bin = schemathesis();
     assert!(
         bin.exists(),
@@ -63,8 +97,30 @@ async fn run(ctx: &Ctx, name: &str, headers: &[String]) {
     let _ = std::fs::remove_file(&report);
 
     let mut cmd = Command::new(&bin);
+    let mut filters: Vec<&str> = Vec::new();
+    if let Credentials::Tokens {
+        platform,
+        only,
+        skip,
+    } = credentials
+    {
+        let bearer = TokenSpec::org("ttd")
+            .scope(&format!("{PUBLISH} {PUBLISH}.admin {SUBSCRIBE}"))
+            .mint();
+        cmd.arg("--config-file")
+            .arg(repo_root().join("tests/conformance/with-tokens.toml"))
+            .env("CONFORMANCE_BEARER", bearer)
+            .env("CONFORMANCE_PLATFORM", platform);
+        if let Some(id) = only {
+            filters.extend(["--include-operation-id", id]);
+        }
+        if let Some(id) = skip {
+            filters.extend(["--exclude-operation-id", id]);
+        }
+    }
     cmd.arg("run")
         .arg(ctx.url("/events/api/v1/openapi.json"))
+        .args(&filters)
         .args(["--checks", CHECKS])
         .args(["--max-examples", &examples])
         .args(["--seed", &seed])
@@ -78,9 +134,6 @@ async fn run(ctx: &Ctx, name: &str, headers: &[String]) {
         .env("NO_COLOR", "1")
         .stdin(Stdio::null())
         .kill_on_drop(true);
-    for header in headers {
-        cmd.args(["--header", header]);
-    }
     let started = Instant::now();
     let output = tokio::time::timeout(RUN_LIMIT, cmd.output())
         .await
@@ -103,13 +156,20 @@ async fn run(ctx: &Ctx, name: &str, headers: &[String]) {
     );
 }
 
-/// "N operations, M test cases, K checks" from the JSON report, for the README's figures.
+/// "N operations, M test cases, ..." from the JSON report, for the README's figures.
 fn summarise(report: &Path) -> String {
     let Ok(text) = std::fs::read_to_string(report) else {
         return format!("no report at {}", report.display());
     };
-    let Ok(value) = serde_json::from_str::<Value>(&text) else {
+    let Ok(v) = serde_json::from_str::<Value>(&text) else {
         return format!("the report at {} is not JSON", report.display());
     };
-    value.to_string().chars().take(2000).collect()
+    format!(
+        "{} operations tested, {} test cases generated, {} with failures, {} errored, {:.0} s",
+        v["operations"]["tested"],
+        v["test_cases"]["generated"],
+        v["test_cases"]["with_failures"],
+        v["test_cases"]["errored"],
+        v["running_time"].as_f64().unwrap_or(0.0)
+    )
 }
