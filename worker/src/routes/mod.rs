@@ -32,7 +32,7 @@ async fn route(req: Request, env: &Env) -> Result<Response, ApiError> {
     if route == Route::Health {
         return match cfg.missing_keys() {
             Some(missing) => Err(ApiError::unavailable(missing)),
-            None => http::with_body(200, "text/plain; charset=utf-8", "Healthy"),
+            None => http::with_body(200, http::TEXT_PLAIN, "Healthy"),
         };
     }
     if !route.anonymous() {
