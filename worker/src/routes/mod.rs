@@ -8,6 +8,7 @@ mod events;
 mod exchange;
 mod pages;
 mod private;
+pub(crate) mod reference;
 mod subscriptions;
 
 use events_core::ApiError;
@@ -64,6 +65,8 @@ async fn route(req: Request, env: &Env) -> Result<Response, ApiError> {
         (Route::ExchangeMaskinporten, _) => exchange::maskinporten(req, env, &cfg).await,
         (Route::OpenIdConfiguration, _) => exchange::openid_configuration(&cfg),
         (Route::OpenIdJwks, _) => exchange::jwks(&cfg),
+        (Route::OpenApi, _) => reference::openapi(&req, &cfg),
+        (Route::Docs, _) => Err(reference::docs_missing()),
         (Route::Health, _) => Err(ApiError::not_found()),
     }
 }
