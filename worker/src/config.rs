@@ -59,6 +59,8 @@ pub struct Config {
     pub altinn_keys: AltinnKeys,
     pub platform_keys: IssuerKeys,
     pub base_url: String,
+    /// Whether `EVENTS_BASE_URL` is set (`base_url` is otherwise the local default).
+    pub base_url_configured: bool,
     pub apps_domain: String,
     pub allow_private_webhooks: bool,
     /// Seconds between webhook attempts; attempts = len + 1.
@@ -248,6 +250,7 @@ pub fn parse(values: &[Option<String>]) -> Result<Config, ApiError> {
         altinn_keys,
         platform_keys,
         base_url: base_url.trim_end_matches('/').to_owned(),
+        base_url_configured: get("EVENTS_BASE_URL").is_some(),
         apps_domain: apps_domain.to_owned(),
         allow_private_webhooks,
         retry_delays,
@@ -346,8 +349,12 @@ mod tests {
         assert_eq!(c.retry_delays.len(), 11);
         assert_eq!(c.webhook_timeout_secs, 45);
         assert_eq!(c.base_url, "http://127.0.0.1:8787");
+        assert!(!c.base_url_configured);
         assert!(c.platform_keys.for_issuer("platform").is_some());
         assert!(c.platform_keys.for_issuer("ttd").is_some());
+        let set = parse(&values(&[("EVENTS_BASE_URL", "https://events.example/")])).unwrap();
+        assert_eq!(set.base_url, "https://events.example");
+        assert!(set.base_url_configured);
     }
 
     #[test]

@@ -11,6 +11,9 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Content type of CloudEvent lists.
 pub const CLOUDEVENTS_JSON: &str = "application/cloudevents+json; charset=utf-8";
 
+/// Content type of plain-text answers (the health check, an exchanged token).
+pub const TEXT_PLAIN: &str = "text/plain; charset=utf-8";
+
 /// A random W3C-style trace id for problem documents. It identifies a log line, nothing is
 /// stored under it; if the platform's random source fails, the id says so instead.
 pub fn trace_id() -> String {

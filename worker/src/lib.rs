@@ -9,6 +9,8 @@ mod authz;
 pub mod config;
 mod http;
 mod objects;
+#[cfg(test)]
+mod openapi;
 mod routes;
 pub mod routing;
 

@@ -33,6 +33,11 @@ pub enum Route<'a> {
     OpenIdConfiguration,
     /// `/authentication/api/v1/openid/.well-known/openid-configuration/jwks`.
     OpenIdJwks,
+    /// `/events/api/v1/openapi.json`: the OpenAPI document of these routes.
+    OpenApi,
+    /// `/events/api/v1/docs`: the API reference page (served by static assets; the worker only
+    /// sees the request when they are missing).
+    Docs,
 }
 
 /// The methods a request may carry, as sent. `Other` is any method no route serves.
@@ -114,6 +119,8 @@ impl<'a> Route<'a> {
             ["admin", "resources", _] => Route::AdminResource(param(2)),
             ["admin", "parties", _] => Route::AdminParty(param(2)),
             ["admin", "orgs", _] => Route::AdminOrg(param(2)),
+            ["openapi.json"] => Route::OpenApi,
+            ["docs"] => Route::Docs,
             _ => return None,
         })
     }
@@ -138,6 +145,7 @@ impl<'a> Route<'a> {
                 &[Get, Put, Delete]
             }
             Route::ExchangeMaskinporten | Route::OpenIdConfiguration | Route::OpenIdJwks => &[Get],
+            Route::OpenApi | Route::Docs => &[Get],
         }
     }
 
@@ -151,6 +159,8 @@ impl<'a> Route<'a> {
                 | Route::ExchangeMaskinporten
                 | Route::OpenIdConfiguration
                 | Route::OpenIdJwks
+                | Route::OpenApi
+                | Route::Docs
         )
     }
 }
@@ -288,5 +298,31 @@ mod tests {
         );
         assert!(Route::OpenIdJwks.anonymous() && Route::ExchangeMaskinporten.anonymous());
         assert!(!Route::AdminOrg("ttd").anonymous());
+    }
+
+    #[test]
+    fn reference_routes() {
+        fn route(p: &'static str) -> Option<Route<'static>> {
+            resolve(&segments(p), "GET").map(|(r, _)| r).ok()
+        }
+        assert_eq!(route("/events/api/v1/openapi.json"), Some(Route::OpenApi));
+        assert_eq!(route("/Events/API/v1/OpenAPI.json/"), Some(Route::OpenApi));
+        assert_eq!(route("/events/api/v1/docs"), Some(Route::Docs));
+        assert!(Route::OpenApi.anonymous() && Route::Docs.anonymous());
+        assert_eq!(
+            status("/events/api/v1/openapi.json", "POST"),
+            (405, Some("GET".into()))
+        );
+        assert_eq!(
+            status("/events/api/v1/docs", "HEAD"),
+            (405, Some("GET".into()))
+        );
+        for p in [
+            "/events/api/v1/openapi",
+            "/events/api/v1/docs/x",
+            "/openapi.json",
+        ] {
+            assert_eq!(status(p, "GET"), (404, None), "{p}");
+        }
     }
 }

@@ -77,7 +77,7 @@ pub async fn maskinporten(req: Request, env: &Env, cfg: &Config) -> Result<Respo
             "Could not sign with TOKEN_SIGNING_JWK (is it a valid private key?): {e}"
         ))
     })?;
-    http::with_body(200, "text/plain; charset=utf-8", token)
+    http::with_body(200, http::TEXT_PLAIN, token)
 }
 
 fn signing_key_unset() -> ApiError {

@@ -8,6 +8,7 @@ mod events;
 mod exchange;
 mod pages;
 mod private;
+pub(crate) mod reference;
 mod subscriptions;
 
 use events_core::ApiError;
@@ -32,7 +33,7 @@ async fn route(req: Request, env: &Env) -> Result<Response, ApiError> {
     if route == Route::Health {
         return match cfg.missing_keys() {
             Some(missing) => Err(ApiError::unavailable(missing)),
-            None => http::with_body(200, "text/plain; charset=utf-8", "Healthy"),
+            None => http::with_body(200, http::TEXT_PLAIN, "Healthy"),
         };
     }
     if !route.anonymous() {
@@ -64,6 +65,8 @@ async fn route(req: Request, env: &Env) -> Result<Response, ApiError> {
         (Route::ExchangeMaskinporten, _) => exchange::maskinporten(req, env, &cfg).await,
         (Route::OpenIdConfiguration, _) => exchange::openid_configuration(&cfg),
         (Route::OpenIdJwks, _) => exchange::jwks(&cfg),
+        (Route::OpenApi, _) => reference::openapi(&req, &cfg),
+        (Route::Docs, _) => Err(reference::docs_missing()),
         (Route::Health, _) => Err(ApiError::not_found()),
     }
 }
