@@ -16,8 +16,11 @@ use crate::json::write_json_string;
 /// What the body of an error response looks like.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ErrorBody {
-    /// No body at all (Altinn's `Forbid()`, authentication challenges, bare `StatusCode(403)`).
+    /// No body at all (bare `StatusCode(404)`, `NotFound()`).
     Empty,
+    /// 401: no valid token. Altinn's authentication challenge has an empty body; this service
+    /// says what is wrong in a problem document and sends `WWW-Authenticate: Bearer`.
+    Unauthenticated,
     /// A single JSON string literal, e.g. `"Only orgs can call this api"`.
     Text(String),
     /// RFC 9457 problem details; `detail` is omitted when `None`.
@@ -42,8 +45,16 @@ pub struct RenderedError {
     pub content_type: Option<&'static str>,
     /// The `Allow` header of a 405.
     pub allow: Option<String>,
+    /// The `WWW-Authenticate` challenge of a 401 for a missing or invalid token.
+    pub challenge: Option<&'static str>,
     pub body: String,
 }
+
+/// The detail of every 401 for a missing or invalid token.
+pub const UNAUTHORIZED_DETAIL: &str =
+    "No valid token: it is missing, has expired, or is not signed by a key this service trusts.";
+/// The detail of a 403 where the token is valid but does not allow the request.
+pub const FORBIDDEN_DETAIL: &str = "The token is valid, but it does not allow this request.";
 
 pub const PROBLEM_JSON: &str = "application/problem+json; charset=utf-8";
 pub const JSON_UTF8: &str = "application/json; charset=utf-8";
@@ -106,14 +117,16 @@ impl ApiError {
         )
     }
 
-    /// 401 without a body: no or invalid credentials.
+    /// 401 ProblemDetails with [`UNAUTHORIZED_DETAIL`] and a `Bearer` challenge: no or invalid
+    /// credentials. (Altinn answers these with an empty body, which leaves a client guessing.)
     pub const fn unauthorized() -> Self {
-        Self::empty(401)
+        ApiError::new(401, ErrorBody::Unauthenticated)
     }
 
-    /// 403 without a body: authenticated, but a policy or the PDP said no.
-    pub const fn forbidden() -> Self {
-        Self::empty(403)
+    /// 403 ProblemDetails with [`FORBIDDEN_DETAIL`]: authenticated, but a scope, a policy or the
+    /// PDP said no. (Altinn's `Forbid()` has an empty body.)
+    pub fn forbidden() -> Self {
+        Self::problem(403, FORBIDDEN_DETAIL)
     }
 
     /// 404 without a body.
@@ -151,12 +164,14 @@ impl ApiError {
                 status: self.status,
                 content_type: None,
                 allow: None,
+                challenge: None,
                 body: String::new(),
             },
             ErrorBody::MethodNotAllowed { allow } => RenderedError {
                 status: self.status,
                 content_type: None,
                 allow: Some(allow.clone()),
+                challenge: None,
                 body: String::new(),
             },
             ErrorBody::Text(text) => {
@@ -166,8 +181,15 @@ impl ApiError {
                     status: self.status,
                     content_type: Some(JSON_UTF8),
                     allow: None,
+                    challenge: None,
                     body,
                 }
+            }
+            ErrorBody::Unauthenticated => {
+                let mut rendered =
+                    ApiError::problem(self.status, UNAUTHORIZED_DETAIL).render(trace_id);
+                rendered.challenge = Some("Bearer");
+                rendered
             }
             ErrorBody::Problem { detail } => {
                 let mut body = String::with_capacity(160);
@@ -183,6 +205,7 @@ impl ApiError {
                     status: self.status,
                     content_type: Some(PROBLEM_JSON),
                     allow: None,
+                    challenge: None,
                     body,
                 }
             }
@@ -216,6 +239,7 @@ impl ApiError {
                     status: self.status,
                     content_type: Some(PROBLEM_JSON),
                     allow: None,
+                    challenge: None,
                     body,
                 }
             }
@@ -228,6 +252,10 @@ impl ApiError {
         push_usize(&mut out, self.status as usize);
         match &self.body {
             ErrorBody::Empty => {}
+            ErrorBody::Unauthenticated => {
+                out.push(' ');
+                out.push_str(UNAUTHORIZED_DETAIL);
+            }
             ErrorBody::MethodNotAllowed { allow } => {
                 out.push_str(" allow: ");
                 out.push_str(allow);
@@ -366,8 +394,32 @@ mod tests {
         let r = ApiError::text(401, "Only orgs can call this api").render("t");
         assert_eq!(r.body, "\"Only orgs can call this api\"");
         assert_eq!(r.content_type, Some(JSON_UTF8));
+        let r = ApiError::not_found().render("t");
+        assert_eq!((r.status, r.content_type, r.body.as_str()), (404, None, ""));
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn token_failures_say_what_is_wrong() {
+        let r = ApiError::unauthorized().render("t");
+        assert_eq!(
+            (r.status, r.content_type, r.challenge),
+            (401, Some(PROBLEM_JSON), Some("Bearer"))
+        );
+        assert_eq!(
+            r.body,
+            "{\"type\":\"https://tools.ietf.org/html/rfc9110#section-15.5.2\",\"title\":\"Unauthorized\",\"status\":401,\"detail\":\"No valid token: it is missing, has expired, or is not signed by a key this service trusts.\",\"traceId\":\"t\"}"
+        );
         let r = ApiError::forbidden().render("t");
-        assert_eq!((r.status, r.content_type, r.body.as_str()), (403, None, ""));
+        assert_eq!(
+            (r.status, r.content_type, r.challenge),
+            (403, Some(PROBLEM_JSON), None)
+        );
+        assert!(
+            r.body
+                .contains("\"detail\":\"The token is valid, but it does not allow this request.\""),
+            "{}",
+            r.body
+        );
     }
 
     #[wasm_bindgen_test(unsupported = test)]

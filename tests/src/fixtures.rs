@@ -126,6 +126,18 @@ pub fn assert_text(r: &TestResponse, status: u16, text: &str) {
     assert_eq!(r.json(), json!(text), "body: {}", r.body);
 }
 
+/// Assert the 401 of a missing or invalid token: a problem document saying so, and a `Bearer`
+/// challenge.
+pub fn assert_unauthorized(r: &TestResponse) {
+    assert_problem(r, 401, events_core::error::UNAUTHORIZED_DETAIL);
+    assert_eq!(r.header("www-authenticate").as_deref(), Some("Bearer"));
+}
+
+/// Assert the 403 of a valid token that does not allow the request.
+pub fn assert_forbidden(r: &TestResponse) {
+    assert_problem(r, 403, events_core::error::FORBIDDEN_DETAIL);
+}
+
 /// Assert a status with an empty body.
 pub fn assert_empty(r: &TestResponse, status: u16) {
     assert_eq!(

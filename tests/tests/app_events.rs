@@ -75,19 +75,15 @@ fn main() -> ExitCode {
         let user = TokenSpec::user(1, 1).mint();
         let access = TokenSpec::platform("ttd", &app).mint();
         // 401 without a token (even with a platform token), 403 without a platform token.
-        assert_empty(
-            &c.post(APP).platform_token(&access).json(&body).send().await,
-            401,
-        );
-        assert_empty(&c.post(APP).bearer(&user).json(&body).send().await, 403);
-        assert_empty(
+        assert_unauthorized(&c.post(APP).platform_token(&access).json(&body).send().await);
+        assert_forbidden(&c.post(APP).bearer(&user).json(&body).send().await);
+        assert_forbidden(
             &c.post(APP)
                 .bearer(&user)
                 .platform_token("x.y.z")
                 .json(&body)
                 .send()
                 .await,
-            403,
         );
         // 415 for other content types and for none.
         let r = c
@@ -216,7 +212,7 @@ fn main() -> ExitCode {
         let app = app_name();
         let ttd = org_token("ttd");
         let path = |q: &str| format!("{APP}/ttd/{app}?{q}");
-        assert_empty(&c.get(&path("after=0")).send().await, 401);
+        assert_unauthorized(&c.get(&path("after=0")).send().await);
         let user = TokenSpec::user(1337, 50001337).mint();
         assert_text(&c.get(&path("after=0")).bearer(&user).send().await, 401, "Only orgs can call this api");
         let problems: Vec<(&str, Option<&str>, &str)> = vec![
@@ -328,7 +324,7 @@ fn main() -> ExitCode {
         assert_problem(&r, 400, "Subject must be specified using either query params party or unit or header value person.");
         let r = c.get(&path("size=0&after=0")).bearer(&role_holder).send().await;
         assert_problem(&r, 400, "The 'Size' parameter must be a number larger that 0.");
-        assert_empty(&c.get(&path(&format!("after=0&party={party}"))).send().await, 401);
+        assert_unauthorized(&c.get(&path(&format!("after=0&party={party}"))).send().await);
         // A user holding a role for the party reads all its app events, across apps and orgs.
         let r = c.get(&path(&format!("after=0&party={party}"))).bearer(&role_holder).send().await;
         assert_eq!(ids(&r), vec!["p1".to_owned(), "p2".into(), "p3".into(), id5.clone()]);

@@ -21,15 +21,15 @@ fn main() -> ExitCode {
 
         // 401: no token, an invalid token.
         let r = c.post(EVENTS).cloudevent(&ev).send().await;
-        assert_empty(&r, 401);
+        assert_unauthorized(&r);
         let r = c.post(EVENTS).bearer("not-a-jwt").cloudevent(&ev).send().await;
-        assert_empty(&r, 401);
+        assert_unauthorized(&r);
         // 403: valid token without the publish scope and without a platform token.
         let no_scope = TokenSpec::org("ttd").scope("altinn:events.subscribe").mint();
-        assert_empty(&publish(&c, &no_scope, &ev).await, 403);
+        assert_forbidden(&publish(&c, &no_scope, &ev).await);
         // 401 comes before 415/400.
         let r = c.post(EVENTS).body("application/json", "{").send().await;
-        assert_empty(&r, 401);
+        assert_unauthorized(&r);
         // 415: application/json, text/plain, no content type.
         for ct in ["application/json", "text/plain"] {
             let r = c.post(EVENTS).bearer(&ttd).body(ct, ev.to_string()).send().await;
@@ -67,7 +67,7 @@ fn main() -> ExitCode {
         bad_urn["resource"] = json!("urn:altinn:resource:Test");
         assert_problem(&publish(&c, &ttd, &bad_urn).await, 400, "'Resource' must be a valid urn.");
         // 403 from the PDP: another org has no rights on this resource.
-        assert_empty(&publish(&c, &org_token("skd"), &ev).await, 403);
+        assert_forbidden(&publish(&c, &org_token("skd"), &ev).await);
         // 200 with an empty body; subject and time are optional.
         publish_ok(&c, &ttd, &ev).await;
         let mut minimal = ev.clone();
@@ -92,18 +92,18 @@ fn main() -> ExitCode {
         let id = unique("adm");
         let ev = event("a1", &resource_urn(&id));
         // No document: nobody but admins may publish.
-        assert_empty(&publish(&c, &org_token("digdir"), &ev).await, 403);
+        assert_forbidden(&publish(&c, &org_token("digdir"), &ev).await);
         let admin = TokenSpec::org("digdir").scope("altinn:events.publish altinn:events.publish.admin").mint();
         publish_ok(&c, &admin, &ev).await;
         // The admin scope is matched case-insensitively, but not as a suffix.
         let admin_upper = TokenSpec::org("digdir").scope("altinn:events.publish ALTINN:EVENTS.PUBLISH.ADMIN").mint();
         publish_ok(&c, &admin_upper, &event("a2", &resource_urn(&id))).await;
         let prefixed = TokenSpec::org("digdir").scope("altinn:events.publish somerandomprefix:altinn:events.publish.admin").mint();
-        assert_empty(&publish(&c, &prefixed, &event("a3", &resource_urn(&id))).await, 403);
+        assert_forbidden(&publish(&c, &prefixed, &event("a3", &resource_urn(&id))).await);
         // A rule lets digdir publish.
         put_policy(&c, &id, json!({"owner": "nbib", "rules": [{"actions": ["publish"], "subjects": [{"urn:altinn:org": "digdir"}]}]})).await;
         publish_ok(&c, &org_token("digdir"), &event("a4", &resource_urn(&id))).await;
-        assert_empty(&publish(&c, &org_token("skd"), &event("a5", &resource_urn(&id))).await, 403);
+        assert_forbidden(&publish(&c, &org_token("skd"), &event("a5", &resource_urn(&id))).await);
     });
 
     suite.test("bad_token_variants_are_401", |ctx| async move {
@@ -141,7 +141,8 @@ fn main() -> ExitCode {
         ];
         for (name, token) in variants {
             let r = publish(&c, &token, &ev).await;
-            assert_eq!((r.status, r.body.as_str()), (401, ""), "{name}");
+            assert_eq!(r.status, 401, "{name}");
+            assert_unauthorized(&r);
         }
         // Accepted variants: RS256, no kid, the AltinnStudioRuntime cookie, string claims.
         publish_ok(
@@ -181,34 +182,31 @@ fn main() -> ExitCode {
             .cloudevent(&ev)
             .send()
             .await;
-        assert_empty(&r, 403);
+        assert_forbidden(&r);
         // Platform token variants on an admin endpoint.
         let path = format!("/events/api/v1/admin/resources/{id}");
-        assert_empty(&c.get(&path).send().await, 401);
+        assert_unauthorized(&c.get(&path).send().await);
         let expired = TokenSpec::platform("platform", "events")
             .expires_in(-1)
             .mint();
-        assert_empty(&c.get(&path).platform_token(&expired).send().await, 401);
-        assert_empty(
+        assert_unauthorized(&c.get(&path).platform_token(&expired).send().await);
+        assert_unauthorized(
             &c.get(&path)
                 .platform_token(&tamper(&platform_token()))
                 .send()
                 .await,
-            401,
         );
-        assert_empty(
+        assert_unauthorized(
             &c.get(&path)
                 .platform_token(&TokenSpec::platform("unknown", "x").mint())
                 .send()
                 .await,
-            401,
         );
-        assert_empty(
+        assert_forbidden(
             &c.get(&path)
                 .platform_token(&TokenSpec::platform("ttd", "apps-test").mint())
                 .send()
                 .await,
-            403,
         );
         let r = c.get(&path).platform_token(&platform_token()).send().await;
         assert_eq!(
@@ -240,11 +238,8 @@ fn main() -> ExitCode {
         );
         // `exp` is checked with zero skew at one-second resolution.
         tokio::time::sleep(std::time::Duration::from_secs(6)).await;
-        assert_empty(
-            &publish(&c, &token, &event("e3", &resource_urn(&id))).await,
-            401,
-        );
-        assert_empty(&c.get(&path).platform_token(&platform).send().await, 401);
+        assert_unauthorized(&publish(&c, &token, &event("e3", &resource_urn(&id))).await);
+        assert_unauthorized(&c.get(&path).platform_token(&platform).send().await);
     });
 
     suite.test("read_statuses_and_messages_in_order", |ctx| async move {
@@ -253,12 +248,12 @@ fn main() -> ExitCode {
         let res = resource_urn(&id);
         let ttd = org_token("ttd");
         let q = |s: &str| format!("{EVENTS}?{s}");
-        assert_empty(&c.get(&q(&format!("resource={res}&after=0"))).send().await, 401);
+        assert_unauthorized(&c.get(&q(&format!("resource={res}&after=0"))).send().await);
         let publish_only = TokenSpec::org("ttd").scope(PUBLISH).mint();
-        assert_empty(&c.get(&q(&format!("resource={res}&after=0"))).bearer(&publish_only).send().await, 403);
+        assert_forbidden(&c.get(&q(&format!("resource={res}&after=0"))).bearer(&publish_only).send().await);
         // The subscribe scope is case-sensitive in the policy.
         let upper = TokenSpec::org("ttd").scope("ALTINN:EVENTS.SUBSCRIBE").mint();
-        assert_empty(&c.get(&q(&format!("resource={res}&after=0"))).bearer(&upper).send().await, 403);
+        assert_forbidden(&c.get(&q(&format!("resource={res}&after=0"))).bearer(&upper).send().await);
         let r = c.get(&q("after=0")).bearer(&ttd).send().await;
         assert_validation(&r, json!({"resource": ["The resource field is required."]}));
         let r = c.get(&q("resource=&after=0&size=ten")).bearer(&ttd).send().await;
@@ -488,7 +483,7 @@ fn main() -> ExitCode {
         assert_problem(&bad, 400, "'personIdentifier' must be digits.");
         let bad = c.put("/events/api/v1/admin/parties/abc").platform_token(&p).json(&json!({})).send().await;
         assert_problem(&bad, 400, "'abc' is not a party id: expected a positive integer.");
-        assert_empty(&c.put(&path).platform_token(&TokenSpec::platform("ttd", "apps-test").mint()).json(&doc).send().await, 403);
+        assert_forbidden(&c.put(&path).platform_token(&TokenSpec::platform("ttd", "apps-test").mint()).json(&doc).send().await);
         assert_empty(&c.delete(&path).platform_token(&p).send().await, 204);
         let r = c.get(&path).platform_token(&p).send().await;
         assert_problem(&r, 404, &format!("Party {party} is not in the register."));
@@ -572,14 +567,13 @@ fn main() -> ExitCode {
             &ev,
         )
         .await;
-        assert_empty(
+        assert_unauthorized(
             &publish(
                 &c,
                 &tamper(&TokenSpec::org("ttd").scope(PUBLISH).mint()),
                 &ev,
             )
             .await,
-            401,
         );
         let paths: Vec<String> = idp.requests().iter().map(|r| r.path.clone()).collect();
         assert_eq!(

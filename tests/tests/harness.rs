@@ -71,9 +71,9 @@ fn main() -> ExitCode {
             assert!(TcpStream::connect_timeout(&old_addr, Duration::from_secs(2)).is_err());
         }
         let log = std::fs::read_to_string(second.log_path()).expect("wrangler log");
-        assert_eq!(
-            log.matches("=== harness: wrangler dev on port").count(),
-            2,
+        // At least two: a start whose port was taken meanwhile is retried on another.
+        assert!(
+            log.matches("=== harness: wrangler dev on port").count() >= 2,
             "both starts logged to {}",
             second.log_path().display()
         );

@@ -55,6 +55,9 @@ pub fn error_response(err: &ApiError) -> Response {
     if let Some(allow) = &rendered.allow {
         let _ = headers.set("allow", allow);
     }
+    if let Some(challenge) = rendered.challenge {
+        let _ = headers.set("www-authenticate", challenge);
+    }
     let builder = ResponseBuilder::new()
         .with_status(rendered.status)
         .with_headers(headers);

@@ -230,7 +230,7 @@ pub fn document_text() -> String {
     text
 }
 
-const INFO_DESCRIPTION: &str = "Publishers post CloudEvents; subscribers read them with a cursor (`after`, the `next` header) or have them pushed to a webhook. The wire protocol is Altinn's (routes, bodies, status codes, messages, tokens), including its mix of error bodies: RFC 9457 problem documents (`application/problem+json`, with ASP.NET's `traceId`), ASP.NET validation problems (an `errors` map), bare JSON strings (`\"Only orgs can call this api\"`) and empty bodies.\n\nPrivate operations, meant for Altinn's own components and this service's operators, are grouped under tags described as `Private API` and carry `x-altinn-private: true`.\n\nEvery operation answers `500` with a problem naming the setting when a deployment setting is malformed. Paths are matched as ASP.NET matches them: literal segments case-insensitively, empty segments ignored. A path served with another method answers `405` with an `Allow` header and no body; an unknown path answers `404` with no body.";
+const INFO_DESCRIPTION: &str = "Publishers post CloudEvents; subscribers read them with a cursor (`after`, the `next` header) or have them pushed to a webhook. The wire protocol is Altinn's (routes, bodies, status codes, messages, tokens), including its mix of error bodies: RFC 9457 problem documents (`application/problem+json`, with ASP.NET's `traceId`), ASP.NET validation problems (an `errors` map), bare JSON strings (`\"Only orgs can call this api\"`) and empty bodies. Where Altinn answers a missing or invalid token (`401`) or a refused scope or policy (`403`) with an empty body, this service sends a problem document saying what is wrong.\n\nPrivate operations, meant for Altinn's own components and this service's operators, are grouped under tags described as `Private API` and carry `x-altinn-private: true`.\n\nEvery operation answers `500` with a problem naming the setting when a deployment setting is malformed. Paths are matched as ASP.NET matches them: literal segments case-insensitively, empty segments ignored. A path served with another method answers `405` with an `Allow` header and no body; an unknown path answers `404` with no body.";
 
 // ---------------------------------------------------------------------------------------------
 // Tags and security.
@@ -395,6 +395,27 @@ fn problem(description: &str) -> Value {
     json!({"description": description, "content": {PROBLEM_JSON: {"schema": schema_ref("ProblemDetails")}}})
 }
 
+/// A 401 for a missing or invalid token: a problem document saying so and a `Bearer` challenge.
+fn unauthorized(description: &str) -> Value {
+    json!({
+        "description": description,
+        "headers": {"WWW-Authenticate": header_ref("WwwAuthenticate")},
+        "content": {PROBLEM_JSON: {"schema": schema_ref("ProblemDetails")}}
+    })
+}
+
+/// A status that answers either a problem document (the token's failures) or one of Altinn's
+/// JSON strings (its rules); the content type tells which.
+fn problem_or_json_string(description: &str) -> Value {
+    json!({
+        "description": description,
+        "content": {
+            PROBLEM_JSON: {"schema": schema_ref("ProblemDetails")},
+            JSON_UTF8: {"schema": schema_ref("Message")}
+        }
+    })
+}
+
 /// A JSON-string body (Altinn's `StatusCode(code, "text")`).
 fn json_string(description: &str) -> Value {
     json!({"description": description, "content": {JSON_UTF8: {"schema": schema_ref("Message")}}})
@@ -517,7 +538,7 @@ fn read_events() -> Value {
 
 fn publish_app_event() -> Value {
     let description = format!(
-        "Registers an event of an Altinn app instance; the service sets `id`, `time`, `resource` (`urn:altinn:resource:app_{{org}}_{{app}}` from the source path) and `resourceinstance`, and drops `data`, `dataschema` and `contenttype`. Needs an Altinn token (any) and a platform access token of the app: the path of `source` must begin with `/{{iss}}/{{app}}` of that token as whole segments, else `401` with a JSON string. Checks in order: `401` (no Altinn token, empty), `403` (no platform token), `415` (no or a non-JSON content type), `413`, `400`, `401` (ownership, JSON string). {BODY_LIMIT}"
+        "Registers an event of an Altinn app instance; the service sets `id`, `time`, `resource` (`urn:altinn:resource:app_{{org}}_{{app}}` from the source path) and `resourceinstance`, and drops `data`, `dataschema` and `contenttype`. Needs an Altinn token (any) and a platform access token of the app: the path of `source` must begin with `/{{iss}}/{{app}}` of that token as whole segments, else `401` with a JSON string. Checks in order: `401` (no Altinn token: a problem document), `403` (no platform token), `415` (no or a non-JSON content type), `413`, `400`, `401` (ownership, JSON string). {BODY_LIMIT}"
     );
     Op::new("publishAppEvent", "App", "Register an app event", &description, altinn_token_and_platform())
         .body(request_body(
@@ -536,10 +557,14 @@ fn publish_app_event() -> Value {
         }))
         .answer(400, response_ref("BadRequest"))
         .answer(401, json!({
-            "description": "No valid Altinn token (no body), or the platform token's app does not own the event's source: a JSON string `\"{iss}/{app} is not authorized to create events for {source}\"`.",
-            "content": {JSON_UTF8: {"schema": schema_ref("Message")}}
+            "description": "No valid Altinn token (a problem document, with `WWW-Authenticate: Bearer`), or the platform token's app does not own the event's source: a JSON string `\"{iss}/{app} is not authorized to create events for {source}\"`.",
+            "headers": {"WWW-Authenticate": header_ref("WwwAuthenticate")},
+            "content": {
+                PROBLEM_JSON: {"schema": schema_ref("ProblemDetails")},
+                JSON_UTF8: {"schema": schema_ref("Message")}
+            }
         }))
-        .answer(403, empty("An Altinn token, but no valid platform access token. No body."))
+        .answer(403, problem("An Altinn token, but no valid platform access token."))
         .answer(413, response_ref("ContentTooLarge"))
         .answer(415, response_ref("UnsupportedMediaType"))
         .answer(503, response_ref("ServiceUnavailable"))
@@ -582,8 +607,12 @@ fn read_app_events_for_org(org: &str, app: &str) -> Value {
         .answer(200, response_ref("EventPage"))
         .answer(400, response_ref("BadRequest"))
         .answer(401, json!({
-            "description": "No valid Altinn token (no body), or a token without `urn:altinn:org`: the JSON string `\"Only orgs can call this api\"`.",
-            "content": {JSON_UTF8: {"schema": schema_ref("Message")}}
+            "description": "No valid Altinn token (a problem document, with `WWW-Authenticate: Bearer`), or a token without `urn:altinn:org`: the JSON string `\"Only orgs can call this api\"`.",
+            "headers": {"WWW-Authenticate": header_ref("WwwAuthenticate")},
+            "content": {
+                PROBLEM_JSON: {"schema": schema_ref("ProblemDetails")},
+                JSON_UTF8: {"schema": schema_ref("Message")}
+            }
         }))
         .answer(404, problem("The party register knows no party for the `person` header or `unit`."))
         .answer(415, response_ref("UnsupportedMediaType"))
@@ -642,10 +671,7 @@ fn create_subscription() -> Value {
             }
         }))
         .answer(401, response_ref("Unauthorized"))
-        .answer(403, json!({
-            "description": "A generic subscription without the scope `altinn:events.subscribe` (no body), or the PDP did not permit it: the JSON string `\"Not authorized to create a subscription for resource {resourceFilter}.\"`.",
-            "content": {JSON_UTF8: {"schema": schema_ref("Message")}}
-        }))
+        .answer(403, problem_or_json_string("A generic subscription without the scope `altinn:events.subscribe` (a problem document), or the PDP did not permit it: the JSON string `\"Not authorized to create a subscription for resource {resourceFilter}.\"`."))
         .answer(413, response_ref("ContentTooLarge"))
         .answer(415, response_ref("UnsupportedMediaType"))
         .answer(503, response_ref("ServiceUnavailable"))
@@ -672,7 +698,7 @@ fn owned_subscription(op: Op) -> Op {
         .answer(401, response_ref("Unauthorized"))
         .answer(
             403,
-            empty("The subscription was created by someone else. No body."),
+            problem("The subscription was created by someone else."),
         )
         .answer(404, response_ref("NotFound"))
         .answer(503, response_ref("ServiceUnavailable"))
@@ -745,13 +771,11 @@ fn redeliver(id: &str) -> Value {
 fn platform_access(op: Op) -> Op {
     op.answer(
         401,
-        empty(
-            "No credentials: neither a valid platform access token nor an Altinn token. No body.",
-        ),
+        unauthorized("No credentials: neither a valid platform access token nor an Altinn token."),
     )
     .answer(
         403,
-        empty("An Altinn token, but no valid platform access token. No body."),
+        problem("An Altinn token, but no valid platform access token."),
     )
 }
 
@@ -902,10 +926,10 @@ fn webhook_receiver() -> Value {
 
 /// 401 and 403 of the admin endpoints.
 fn admin_access(op: Op) -> Op {
-    op.answer(401, empty("No valid platform access token. No body."))
+    op.answer(401, unauthorized("No valid platform access token."))
         .answer(
             403,
-            empty("A valid platform access token from another issuer than `platform`. No body."),
+            problem("A valid platform access token from another issuer than `platform`."),
         )
         .answer(503, response_ref("ServiceUnavailable"))
 }
@@ -1220,6 +1244,10 @@ fn parameters() -> Value {
 
 fn headers() -> Value {
     json!({
+        "WwwAuthenticate": {
+            "description": "`Bearer`: the authentication challenge of a missing or invalid token.",
+            "schema": {"type": "string", "const": "Bearer"}
+        },
         "Next": {
             "description": "The URL of the next page: `{EVENTS_BASE_URL}{path}?after={last id}` followed by the request's other query parameters (values decoded, except `%`, `&`, `+`, `#`, spaces and non-ASCII characters, which are percent-encoded). Only on a non-empty page.",
             "schema": {"type": "string", "format": "uri"}
@@ -1229,8 +1257,8 @@ fn headers() -> Value {
 
 fn responses() -> Value {
     json!({
-        "Unauthorized": {"description": "No valid Altinn token (`Authorization: Bearer` or the `AltinnStudioRuntime` cookie; a missing, expired, unsigned or wrongly signed token). No body."},
-        "Forbidden": {"description": "The token lacks the scope the operation requires, or the PDP did not permit the action. No body."},
+        "Unauthorized": unauthorized("No valid Altinn token (`Authorization: Bearer` or the `AltinnStudioRuntime` cookie; a missing, expired, unsigned or wrongly signed token): a problem document saying so (Altinn sends no body) and `WWW-Authenticate: Bearer`."),
+        "Forbidden": problem("The token lacks the scope the operation requires, or the PDP did not permit the action: a problem document (Altinn sends no body)."),
         "NotFound": {"description": "No subscription with this id. No body."},
         "ValidationProblem": {
             "description": "The value cannot be bound (e.g. an id that is not a 32-bit integer): an ASP.NET validation problem.",
