@@ -427,6 +427,12 @@ fn main() -> ExitCode {
         let entries = logs.json()["entries"].as_array().cloned().unwrap_or_default();
         let seen: Vec<(String, i64)> = entries.iter().map(|e| (e["activity"].as_str().unwrap_or_default().to_owned(), e["statusCode"].as_i64().unwrap_or_default())).collect();
         assert_eq!(seen, vec![("EndpointValidationSuccess".into(), 200), ("WebhookPostResponse".into(), 200)]);
+        // One log at a time: both keys are a 400, even when the resource is valid (schemathesis
+        // found that an invalid `resource` beside `subscriptionId` was silently ignored).
+        for resource in ["not-a-urn", resource_urn(&id).as_str()] {
+            let both = c.get(&format!("/events/api/v1/storage/events/logs?subscriptionId={sub_id}&resource={resource}")).platform_token(&platform_token()).send().await;
+            assert_problem(&both, 400, "Give 'subscriptionId' or 'resource', not both.");
+        }
     });
 
     suite.test("slack_endpoints_get_a_text_envelope", |ctx| async move {

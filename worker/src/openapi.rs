@@ -893,7 +893,7 @@ fn read_trace_log() -> Value {
             "getTraceLog",
             "Storage",
             "Read the trace log",
-            "This service's addition: the trace log of a subscription (`subscriptionId`: the webhook responses and validation results of its deliveries) or of a resource (`resource`: registrations, queueing and authorization decisions), oldest first. `subscriptionId` wins when both are given; neither is a `400` problem. Needs only a platform access token (any issuer).",
+            "This service's addition: the trace log of a subscription (`subscriptionId`: the webhook responses and validation results of its deliveries) or of a resource (`resource`: registrations, queueing and authorization decisions), oldest first. Give exactly one of them: neither or both is a `400` problem. Needs only a platform access token (any issuer).",
             platform_token(),
         )
         .private()

@@ -150,6 +150,11 @@ pub async fn read_logs(req: Request, env: &Env, cfg: &Config) -> Result<Response
         .url()
         .map_err(|_| ApiError::bad_request("The request URL is not valid."))?;
     let q = events_core::query::QueryString::parse(url.query().unwrap_or(""));
+    if q.non_empty("subscriptionId").is_some() && q.non_empty("resource").is_some() {
+        return Err(ApiError::bad_request(
+            "Give 'subscriptionId' or 'resource', not both.",
+        ));
+    }
     let rows: Vec<TraceRow> = if let Some(id) = q.non_empty("subscriptionId") {
         let id = parse_id(id)?;
         let delivery = objects::stub(env, DELIVERY, &id.to_string())?;

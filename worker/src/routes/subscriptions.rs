@@ -242,6 +242,16 @@ async fn owned_delivery(
     objects::stub(env, DELIVERY, &sub.id.to_string())
 }
 
+/// The delivery object answers 410 once its subscription is deleted; a subscription deleted
+/// between the ownership check and the call is, to the client, a subscription that is not there.
+fn deleted_meanwhile(e: ApiError) -> ApiError {
+    if e.status == 410 {
+        ApiError::not_found()
+    } else {
+        e
+    }
+}
+
 /// `GET /subscriptions/{id}/deadletters`: events whose every attempt failed.
 pub async fn dead_letters(
     req: Request,
@@ -250,7 +260,9 @@ pub async fn dead_letters(
     raw_id: &str,
 ) -> Result<Response, ApiError> {
     let delivery = owned_delivery(&req, env, cfg, raw_id).await?;
-    let mut resp = objects::call(&delivery, Method::Get, "deadletters", None).await?;
+    let mut resp = objects::call(&delivery, Method::Get, "deadletters", None)
+        .await
+        .map_err(deleted_meanwhile)?;
     let letters: Vec<DeadLetter> = objects::body_json_of(&mut resp)
         .await
         .map_err(|e| http::platform_error("Could not read dead letters", e))?;
@@ -266,7 +278,9 @@ pub async fn redeliver(
     raw_id: &str,
 ) -> Result<Response, ApiError> {
     let delivery = owned_delivery(&req, env, cfg, raw_id).await?;
-    let mut resp = objects::call(&delivery, Method::Post, "redeliver", None).await?;
+    let mut resp = objects::call(&delivery, Method::Post, "redeliver", None)
+        .await
+        .map_err(deleted_meanwhile)?;
     let bytes = objects::body_bytes(&mut resp)
         .await
         .map_err(|e| http::platform_error("Could not redeliver", e))?;
