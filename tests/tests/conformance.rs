@@ -12,9 +12,9 @@ use std::path::{Path, PathBuf};
 use std::process::{ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
-use altinn_events_tests::fixtures::{platform_token, PUBLISH, SUBSCRIBE};
+use altinn_events_tests::fixtures::{platform_token, put_policy, PUBLISH, SUBSCRIBE};
 use altinn_events_tests::{repo_root, Ctx, Suite, TokenSpec};
-use serde_json::Value;
+use serde_json::{json, Value};
 use tokio::process::Command;
 
 /// The checks this run enforces: what the issue calls "no 5xx, no response that contradicts the
@@ -31,6 +31,9 @@ fn main() -> ExitCode {
         run(&ctx, "anonymous", &Credentials::None).await;
     });
     suite.test("schemathesis_with_tokens", |ctx| async move {
+        // The document's example resource belongs to ttd, so the example subscription is
+        // created (201) and its body checked against the Subscription schema.
+        put_policy(&ctx.client(), "ttd-demo", json!({"owner": "ttd"})).await;
         // Everything but registering app events, which needs the app's own platform token.
         let platform = platform_token();
         run(
