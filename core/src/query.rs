@@ -7,6 +7,8 @@ use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 
+use percent_encoding::{percent_decode, utf8_percent_encode, AsciiSet, CONTROLS};
+
 use crate::error::ApiError;
 use crate::urn::RESOURCE_PREFIX;
 
@@ -16,54 +18,28 @@ pub struct QueryString {
     pairs: Vec<(String, String)>,
 }
 
-/// Decode `application/x-www-form-urlencoded` text: `+` is a space, `%XX` a byte; an invalid
-/// escape is kept literally (as ASP.NET does); invalid UTF-8 becomes U+FFFD.
+/// Decode one `application/x-www-form-urlencoded` value: `+` is a space, `%XX` a byte; an
+/// invalid escape is kept literally (as ASP.NET does); invalid UTF-8 becomes U+FFFD. The same
+/// decoding [`QueryString::parse`] applies to every key and value (`form_urlencoded` decodes
+/// whole query strings only, so a single value is `+`-replaced and percent-decoded here).
 pub fn form_decode(s: &str) -> String {
     if !s.bytes().any(|b| b == b'%' || b == b'+') {
         return s.to_owned();
     }
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    let hex_at = |j: usize| bytes.get(j).copied().and_then(hex_val);
-    while let Some(&b) = bytes.get(i) {
-        match b {
-            b'+' => out.push(b' '),
-            b'%' => match (hex_at(i + 1), hex_at(i + 2)) {
-                (Some(h), Some(l)) => {
-                    out.push(h * 16 + l);
-                    i += 3;
-                    continue;
-                }
-                _ => out.push(b'%'),
-            },
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn hex_val(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
+    let bytes: Vec<u8> = s
+        .bytes()
+        .map(|b| if b == b'+' { b' ' } else { b })
+        .collect();
+    percent_decode(&bytes).decode_utf8_lossy().into_owned()
 }
 
 impl QueryString {
-    /// Parse the part of a URL after `?` (without the `?`). Empty segments are skipped.
+    /// Parse the part of a URL after `?` (without the `?`) with `form_urlencoded`: pairs split
+    /// at `&`, empty segments skipped, a key without `=` has the empty value.
     pub fn parse(raw: &str) -> QueryString {
         let raw = raw.strip_prefix('?').unwrap_or(raw);
-        let pairs = raw
-            .split('&')
-            .filter(|s| !s.is_empty())
-            .map(|pair| match pair.split_once('=') {
-                Some((k, v)) => (form_decode(k), form_decode(v)),
-                None => (form_decode(pair), String::new()),
-            })
+        let pairs = form_urlencoded::parse(raw.as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
         QueryString { pairs }
     }
@@ -207,22 +183,13 @@ pub fn clamp_generic_size(size: i32) -> u32 {
     }
 }
 
-/// Characters kept as they are in `next` links. Altinn writes decoded values; this service
-/// does too, except for the few characters that would change the meaning of the link.
+/// Characters escaped in `next` links. Altinn writes decoded values; this service does too,
+/// except for the few characters that would change the meaning of the link: `%`, `&`, `+`,
+/// `#`, space, controls and (as UTF-8 bytes) everything outside ASCII.
+const LINK_ESCAPED: &AsciiSet = &CONTROLS.add(b'%').add(b'&').add(b'+').add(b'#').add(b' ');
+
 fn write_link_value(out: &mut String, value: &str) {
-    for ch in value.chars() {
-        let keep = !matches!(ch, '%' | '&' | '+' | '#' | ' ') && !ch.is_control() && ch.is_ascii();
-        if keep {
-            out.push(ch);
-        } else {
-            let mut buf = [0u8; 4];
-            for b in ch.encode_utf8(&mut buf).bytes() {
-                out.push('%');
-                out.push(crate::json::hex_digit(b >> 4).to_ascii_uppercase());
-                out.push(crate::json::hex_digit(b).to_ascii_uppercase());
-            }
-        }
-    }
+    out.extend(utf8_percent_encode(value, LINK_ESCAPED));
 }
 
 /// The `next` header (spec §6.5): `{base}{path}?after={last id}` followed by every other

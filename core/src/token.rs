@@ -2,14 +2,15 @@
 //! ES256 only, `exp` required and checked with zero skew, `nbf` when present. Signature
 //! checking itself is the platform's job (WebCrypto in the worker); this module decides
 //! everything else: what to verify, against which keys, and whether the claims are current.
+//! `jwt-compact` splits and decodes the token and checks `exp`/`nbf` (with the time passed in);
+//! its signature algorithms are not used.
 
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use serde::Deserialize;
+use chrono::{DateTime, Duration, Utc};
+use jwt_compact::{TimeOptions, UntrustedToken, ValidationError};
 use serde_json::{Map, Value};
 
 use crate::identity::Claims;
@@ -69,66 +70,72 @@ pub struct UnverifiedToken<'a> {
     pub signature: Vec<u8>,
 }
 
-#[derive(Deserialize)]
-struct Header {
-    alg: Option<String>,
-    kid: Option<String>,
-}
-
-/// Split and decode a compact JWS. Refuses any algorithm but RS256 and ES256 (so `none` and
-/// HMAC tokens never reach signature checking).
+/// Split and decode a compact JWS with `jwt-compact` (three base64url parts, a JSON header
+/// with `alg`, JSON claims whose `exp`/`nbf`/`iat` are RFC 7519 NumericDates). Refuses any
+/// algorithm but RS256 and ES256 (so `none` and HMAC tokens never reach signature checking).
 pub fn parse(token: &str) -> Result<UnverifiedToken<'_>, TokenError> {
     let token = token.trim();
-    let mut parts = token.split('.');
-    let (Some(h), Some(p), Some(s), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(TokenError::Malformed);
+    let untrusted = UntrustedToken::new(token).map_err(|_| TokenError::Malformed)?;
+    let alg = match untrusted.algorithm() {
+        "RS256" => Alg::Rs256,
+        "ES256" => Alg::Es256,
+        other => return Err(TokenError::UnsupportedAlgorithm(other.into())),
     };
-    let header_bytes = URL_SAFE_NO_PAD
-        .decode(h.as_bytes())
-        .map_err(|_| TokenError::Malformed)?;
-    let header: Header =
-        serde_json::from_slice(&header_bytes).map_err(|_| TokenError::Malformed)?;
-    let alg = match header.alg.as_deref() {
-        Some("RS256") => Alg::Rs256,
-        Some("ES256") => Alg::Es256,
-        Some(other) => return Err(TokenError::UnsupportedAlgorithm(other.into())),
-        None => return Err(TokenError::Malformed),
-    };
-    let payload = URL_SAFE_NO_PAD
-        .decode(p.as_bytes())
-        .map_err(|_| TokenError::Malformed)?;
-    let claims: Map<String, Value> =
-        serde_json::from_slice(&payload).map_err(|_| TokenError::Malformed)?;
-    let signature = URL_SAFE_NO_PAD
-        .decode(s.as_bytes())
-        .map_err(|_| TokenError::Malformed)?;
+    // jwt-compact accepts an empty third part (its algorithms then refuse the signature); the
+    // signature is checked by WebCrypto here, so an empty one is refused as malformed up front.
+    let signature = untrusted.signature_bytes().to_vec();
     if signature.is_empty() {
         return Err(TokenError::Malformed);
     }
+    // jwt-compact keeps the signed bytes to itself; they are everything before the last dot.
+    let (signing_input, _) = token.rsplit_once('.').ok_or(TokenError::Malformed)?;
+    let claims = untrusted
+        .deserialize_claims_unchecked::<Map<String, Value>>()
+        .map_err(|_| TokenError::Malformed)?;
+    // The standard claims are typed by jwt-compact and taken out of the map; the identity rules
+    // read every claim by name, so they are put back as integer seconds.
+    let mut map = claims.custom;
+    for (name, time) in [
+        ("exp", claims.expiration),
+        ("nbf", claims.not_before),
+        ("iat", claims.issued_at),
+    ] {
+        if let Some(time) = time {
+            map.insert(name.into(), time.timestamp().into());
+        }
+    }
     Ok(UnverifiedToken {
         alg,
-        kid: header.kid.filter(|k| !k.is_empty()),
-        claims: Claims::new(claims),
-        signing_input: &token[..h.len() + 1 + p.len()],
+        kid: untrusted.header().key_id.clone().filter(|k| !k.is_empty()),
+        claims: Claims::new(map),
+        signing_input,
         signature,
     })
 }
 
 /// `exp` is required and the token is valid up to and including that second; `nbf`, when
-/// present, must have passed. No clock skew is allowed (as Altinn configures it).
+/// present, must have passed (valid from that second on). No clock skew is allowed (as Altinn
+/// configures it): jwt-compact's `validate_expiration`/`validate_maturity` with zero leeway and
+/// `now` as the clock.
 pub fn check_lifetime(claims: &Claims, now_unix_secs: i64) -> Result<(), TokenError> {
-    let exp = claims.seconds("exp").ok_or(TokenError::MissingExpiry)?;
-    if now_unix_secs > exp {
-        return Err(TokenError::Expired);
+    // Seconds outside chrono's range (about ±262 000 years) are no time at all: refused, never
+    // clamped. `parse` only yields claims in range; `now` comes from the platform clock.
+    let time = |secs: i64| DateTime::<Utc>::from_timestamp(secs, 0).ok_or(TokenError::Malformed);
+    let now = time(now_unix_secs)?;
+    let mut lifetime = jwt_compact::Claims::empty();
+    lifetime.expiration = claims.seconds("exp").map(time).transpose()?;
+    lifetime.not_before = claims.seconds("nbf").map(time).transpose()?;
+    let options = TimeOptions::new(Duration::zero(), move || now);
+    lifetime
+        .validate_expiration(&options)
+        .map_err(|e| match e {
+            ValidationError::NoClaim(_) => TokenError::MissingExpiry,
+            _ => TokenError::Expired,
+        })?;
+    match lifetime.validate_maturity(&options) {
+        Ok(_) | Err(ValidationError::NoClaim(_)) => Ok(()),
+        Err(_) => Err(TokenError::NotYetValid),
     }
-    if let Some(nbf) = claims.seconds("nbf") {
-        if now_unix_secs < nbf {
-            return Err(TokenError::NotYetValid);
-        }
-    }
-    Ok(())
 }
 
 /// One public key of a JWKS, kept as its JSON (for WebCrypto `importKey("jwk", …)`).
@@ -254,6 +261,8 @@ impl IssuerKeys {
 mod tests {
     use super::*;
     use alloc::format;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
     use wasm_bindgen_test::wasm_bindgen_test;
 
     fn b64(s: &str) -> String {
@@ -295,6 +304,40 @@ mod tests {
         }
     }
 
+    /// What jwt-compact's reading adds to the rules above: the header members it knows must
+    /// have their registered types (as Altinn's and Maskinporten's tokens have them), and
+    /// `exp`/`nbf`/`iat` must be NumericDates (RFC 7519 §2), which come back as integers.
+    #[wasm_bindgen_test(unsupported = test)]
+    fn header_and_dates_as_jwt_compact_reads_them() {
+        let x5t = URL_SAFE_NO_PAD.encode([7u8; 20]);
+        let header =
+            format!(r#"{{"alg":"RS256","kid":"K","typ":"JWT","x5t":"{x5t}","x5c":["MII"]}}"#);
+        let t = token(&header, r#"{"exp":10.9,"nbf":1,"iat":1,"scope":"s"}"#);
+        let u = parse(&t).unwrap();
+        assert_eq!(u.claims.seconds("exp"), Some(10));
+        assert_eq!(u.claims.text("exp").as_deref(), Some("10"));
+        assert_eq!(u.claims.text("scope").as_deref(), Some("s"));
+        assert_eq!(u.kid.as_deref(), Some("K"));
+        let empty_kid = token(r#"{"alg":"ES256","kid":""}"#, r#"{"exp":10}"#);
+        assert_eq!(parse(&empty_kid).unwrap().kid, None);
+        for (header, payload) in [
+            (r#"{"alg":"RS256","typ":1}"#, r#"{"exp":10}"#),
+            (r#"{"alg":"RS256","cty":"cbor"}"#, r#"{"exp":10}"#),
+            (r#"{"kid":"k"}"#, r#"{"exp":10}"#),
+            (r#"{"alg":"RS256"}"#, r#"{"exp":"10"}"#),
+            (r#"{"alg":"RS256"}"#, r#"{"exp":null}"#),
+            (r#"{"alg":"RS256"}"#, r#"{"iat":"yesterday","exp":10}"#),
+            (r#"{"alg":"RS256"}"#, r#"{"exp":9223372036854775807}"#),
+            (r#"{"alg":"RS256"}"#, "[]"),
+        ] {
+            assert_eq!(
+                parse(&token(header, payload)).unwrap_err(),
+                TokenError::Malformed,
+                "{header} {payload}"
+            );
+        }
+    }
+
     #[wasm_bindgen_test(unsupported = test)]
     fn lifetime_has_zero_skew() {
         let c = |v: Value| Claims::new(v.as_object().cloned().unwrap_or_default());
@@ -317,6 +360,15 @@ mod tests {
         assert_eq!(
             check_lifetime(&c(serde_json::json!({"exp": 100, "nbf": 50})), 50),
             Ok(())
+        );
+        assert_eq!(
+            check_lifetime(&c(serde_json::json!({"exp": 100, "nbf": 100})), 100),
+            Ok(())
+        );
+        // Seconds outside chrono's range are refused, never clamped.
+        assert_eq!(
+            check_lifetime(&c(serde_json::json!({"exp": i64::MAX})), 1),
+            Err(TokenError::Malformed)
         );
     }
 

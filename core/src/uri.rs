@@ -383,7 +383,7 @@ fn parse_port(s: &str) -> Result<u16, UriError> {
 /// at most one `::` standing for one or more zero groups, and optionally a dotted IPv4
 /// address as the last two groups.
 fn is_ipv6(s: &str) -> bool {
-    crate::endpoint::parse_ipv6(s).is_some()
+    s.parse::<core::net::Ipv6Addr>().is_ok()
 }
 
 fn push_decimal(out: &mut String, value: u16) {
