@@ -192,6 +192,13 @@ fn write_link_value(out: &mut String, value: &str) {
     out.extend(utf8_percent_encode(value, LINK_ESCAPED));
 }
 
+/// Keys are written like values, with `=` escaped too: a key holding `=` must not end early.
+const LINK_KEY_ESCAPED: &AsciiSet = &LINK_ESCAPED.add(b'=');
+
+fn write_link_key(out: &mut String, key: &str) {
+    out.extend(utf8_percent_encode(key, LINK_KEY_ESCAPED));
+}
+
 /// The `next` header (spec §6.5): `{base}{path}?after={last id}` followed by every other
 /// query parameter, keys in order of first appearance with repeated keys grouped, values
 /// decoded; `extra` is appended last (the `subject` Altinn adds when the alternative-subject
@@ -217,7 +224,7 @@ pub fn next_link(
         for (k, v) in &q.pairs {
             if k == key {
                 out.push('&');
-                write_link_value(&mut out, k);
+                write_link_key(&mut out, k);
                 out.push('=');
                 write_link_value(&mut out, v);
             }
@@ -640,6 +647,8 @@ mod tests {
             next_link("https://h/", "/p", "id1", &p, None),
             "https://h/p?after=id1&type=a&type=b&subject=/party/1337"
         );
+        let p = q("a%3Db=c%3Dd");
+        assert_eq!(next_link("https://h", "/p", "id", &p, None), "https://h/p?after=id&a%3Db=c=d");
         let p = q("resource=urn:altinn:resource:r&after=0&type=a%26b%25");
         assert_eq!(
             next_link("https://h", "/p", "id", &p, Some(("subject", "/party/1"))),
