@@ -648,7 +648,10 @@ mod tests {
             "https://h/p?after=id1&type=a&type=b&subject=/party/1337"
         );
         let p = q("a%3Db=c%3Dd");
-        assert_eq!(next_link("https://h", "/p", "id", &p, None), "https://h/p?after=id&a%3Db=c=d");
+        assert_eq!(
+            next_link("https://h", "/p", "id", &p, None),
+            "https://h/p?after=id&a%3Db=c=d"
+        );
         let p = q("resource=urn:altinn:resource:r&after=0&type=a%26b%25");
         assert_eq!(
             next_link("https://h", "/p", "id", &p, Some(("subject", "/party/1"))),
