@@ -346,6 +346,13 @@ impl Op {
         self
     }
 
+    /// The answers of an operation that reads a body: too large (`413`) or of a content type
+    /// it does not read (`415`).
+    fn reads_body(self) -> Op {
+        self.answer(413, response_ref("ContentTooLarge"))
+            .answer(415, response_ref("UnsupportedMediaType"))
+    }
+
     fn answer(mut self, status: u16, response: Value) -> Op {
         if let Some(Value::Object(r)) = self.0.get_mut("responses") {
             r.insert(status.to_string(), response);
@@ -503,8 +510,7 @@ fn publish_event() -> Value {
         .answer(400, response_ref("BadRequest"))
         .answer(401, response_ref("Unauthorized"))
         .answer(403, response_ref("Forbidden"))
-        .answer(413, response_ref("ContentTooLarge"))
-        .answer(415, response_ref("UnsupportedMediaType"))
+        .reads_body()
         .answer(503, response_ref("ServiceUnavailable"))
         .done()
 }
@@ -565,8 +571,7 @@ fn publish_app_event() -> Value {
             }
         }))
         .answer(403, problem("An Altinn token, but no valid platform access token."))
-        .answer(413, response_ref("ContentTooLarge"))
-        .answer(415, response_ref("UnsupportedMediaType"))
+        .reads_body()
         .answer(503, response_ref("ServiceUnavailable"))
         .done()
 }
@@ -672,8 +677,7 @@ fn create_subscription() -> Value {
         }))
         .answer(401, response_ref("Unauthorized"))
         .answer(403, problem_or_json_string("A generic subscription without the scope `altinn:events.subscribe` (a problem document), or the PDP did not permit it: the JSON string `\"Not authorized to create a subscription for resource {resourceFilter}.\"`."))
-        .answer(413, response_ref("ContentTooLarge"))
-        .answer(415, response_ref("UnsupportedMediaType"))
+        .reads_body()
         .answer(503, response_ref("ServiceUnavailable"))
         .done()
 }
@@ -805,8 +809,7 @@ fn reads_cloud_event(op: Op, schema: &str) -> Op {
         schema_ref(schema),
         "The event. Only `application/cloudevents+json` (any parameters) is accepted.",
     ))
-    .answer(413, response_ref("ContentTooLarge"))
-    .answer(415, response_ref("UnsupportedMediaType"))
+    .reads_body()
 }
 
 fn fan_out(inbound: bool) -> Value {
@@ -880,8 +883,7 @@ fn write_trace_log() -> Value {
             ))
             .answer(201, empty("Recorded. No body, no `Location`."))
             .answer(400, response_ref("BadRequest"))
-            .answer(413, response_ref("ContentTooLarge"))
-            .answer(415, response_ref("UnsupportedMediaType"))
+            .reads_body()
             .answer(503, response_ref("ServiceUnavailable")),
     )
     .done()
@@ -961,8 +963,7 @@ fn admin_document(
                 "description": format!("{bad_id}, or the document is malformed (a problem saying what is wrong), or nested too deep (a validation problem)."),
                 "content": {PROBLEM_JSON: {"schema": {"oneOf": [schema_ref("ProblemDetails"), schema_ref("ValidationProblemDetails")]}}}
             }))
-            .answer(413, response_ref("ContentTooLarge"))
-            .answer(415, response_ref("UnsupportedMediaType")),
+            .reads_body(),
     )
     .done();
     let get = admin_access(
