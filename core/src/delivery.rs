@@ -281,27 +281,60 @@ mod tests {
             ("+1", Ok(&[1])),
             ("0", Ok(&[0])),
             ("43200", Ok(&[43_200])),
-            ("43201", Err("'43201' is not a delay in seconds between 0 and 43200")),
-            ("4294967296", Err("'4294967296' is not a delay in seconds between 0 and 43200")),
+            (
+                "43201",
+                Err("'43201' is not a delay in seconds between 0 and 43200"),
+            ),
+            (
+                "4294967296",
+                Err("'4294967296' is not a delay in seconds between 0 and 43200"),
+            ),
             ("", Err("'' is not a delay in seconds between 0 and 43200")),
-            ("  ", Err("'' is not a delay in seconds between 0 and 43200")),
-            ("1,,2", Err("'' is not a delay in seconds between 0 and 43200")),
-            ("1,", Err("'' is not a delay in seconds between 0 and 43200")),
-            ("10,x", Err("'x' is not a delay in seconds between 0 and 43200")),
-            ("-1", Err("'-1' is not a delay in seconds between 0 and 43200")),
-            ("1.5", Err("'1.5' is not a delay in seconds between 0 and 43200")),
-            ("1;2", Err("'1;2' is not a delay in seconds between 0 and 43200")),
+            (
+                "  ",
+                Err("'' is not a delay in seconds between 0 and 43200"),
+            ),
+            (
+                "1,,2",
+                Err("'' is not a delay in seconds between 0 and 43200"),
+            ),
+            (
+                "1,",
+                Err("'' is not a delay in seconds between 0 and 43200"),
+            ),
+            (
+                "10,x",
+                Err("'x' is not a delay in seconds between 0 and 43200"),
+            ),
+            (
+                "-1",
+                Err("'-1' is not a delay in seconds between 0 and 43200"),
+            ),
+            (
+                "1.5",
+                Err("'1.5' is not a delay in seconds between 0 and 43200"),
+            ),
+            (
+                "1;2",
+                Err("'1;2' is not a delay in seconds between 0 and 43200"),
+            ),
         ];
         for &(input, expected) in cases {
             let parsed = RetrySchedule::parse(input);
             assert_eq!(
-                parsed.as_ref().map(RetrySchedule::delays_secs).map_err(|e| e.to_string()),
+                parsed
+                    .as_ref()
+                    .map(RetrySchedule::delays_secs)
+                    .map_err(|e| e.to_string()),
                 expected.map_err(str::to_owned),
                 "{input:?}"
             );
         }
         let fifty = vec!["1"; 50].join(",");
-        assert_eq!(RetrySchedule::parse(&fifty).map(|s| s.max_attempts()), Ok(51));
+        assert_eq!(
+            RetrySchedule::parse(&fifty).map(|s| s.max_attempts()),
+            Ok(51)
+        );
         let fifty_one = vec!["1"; 51].join(",");
         assert_eq!(
             RetrySchedule::parse(&fifty_one).map_err(|e| e.to_string()),

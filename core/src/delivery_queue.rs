@@ -20,6 +20,7 @@
 //! Everything the rules need is persisted through [`Change`]s; [`DeliveryQueue::restore`]
 //! rebuilds the same machine from the stored rows after the object is evicted.
 
+use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::format;
 use alloc::string::String;
@@ -28,8 +29,8 @@ use core::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::delivery::{is_success, response_activity, Activity, RetrySchedule};
 use crate::delivery::VALIDATION_EVENT_TYPE;
+use crate::delivery::{is_success, response_activity, Activity, RetrySchedule};
 use crate::subscription::Subscription;
 use crate::time::UnixTime;
 
@@ -95,7 +96,7 @@ impl Outcome {
 pub enum Change {
     /// Store the subscription and whether it is deleted.
     Subscription {
-        subscription: Subscription,
+        subscription: Box<Subscription>,
         deleted: bool,
     },
     /// A new pending entry at the end of the queue.
@@ -116,7 +117,11 @@ pub enum Change {
     /// A validation event was answered 2xx; recording the validation is still to do.
     ValidationAnswered { seq: Seq },
     /// The entry is done: delivered (or, for a validation event, recorded).
-    Delivered { seq: Seq, attempts: u32, at: UnixTime },
+    Delivered {
+        seq: Seq,
+        attempts: u32,
+        at: UnixTime,
+    },
     /// A pending validation event is no longer needed (validated with `PUT`).
     Cancelled { seq: Seq, at: UnixTime },
     /// The head failed its last attempt: it becomes a dead letter (the row stays, as dead, so
@@ -481,7 +486,7 @@ impl DeliveryQueue {
         self.model.subscription = Some(subscription.clone());
         self.model.deleted = false;
         self.persist(Change::Subscription {
-            subscription,
+            subscription: Box::new(subscription),
             deleted: false,
         });
         let key = format!("validate:{}", validation.event_id);
@@ -538,7 +543,7 @@ impl DeliveryQueue {
         if let Some(subscription) = &self.model.subscription {
             if !self.model.deleted {
                 self.model.deleted = true;
-                let subscription = subscription.clone();
+                let subscription = Box::new(subscription.clone());
                 self.persist(Change::Subscription {
                     subscription,
                     deleted: true,
@@ -560,7 +565,7 @@ impl DeliveryQueue {
         if let Some(subscription) = &mut self.model.subscription {
             subscription.validated = true;
             let change = Change::Subscription {
-                subscription: subscription.clone(),
+                subscription: Box::new(subscription.clone()),
                 deleted: self.model.deleted,
             };
             self.persist(change);
@@ -656,7 +661,11 @@ impl DeliveryQueue {
             return;
         }
         if let Outcome::Answered(status) = outcome {
-            let event_type = if validation { VALIDATION_EVENT_TYPE } else { "" };
+            let event_type = if validation {
+                VALIDATION_EVENT_TYPE
+            } else {
+                ""
+            };
             self.persist(Change::Trace {
                 seq,
                 activity: response_activity(event_type, status),
@@ -728,7 +737,7 @@ impl DeliveryQueue {
             if !subscription.validated {
                 subscription.validated = true;
                 let change = Change::Subscription {
-                    subscription: subscription.clone(),
+                    subscription: Box::new(subscription.clone()),
                     deleted: false,
                 };
                 self.persist(change);

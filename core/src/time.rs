@@ -521,7 +521,12 @@ mod tests {
         assert_eq!(t.as_millis(), 1_735_725_600_000);
         assert_eq!(t.plus_secs(10).as_millis(), 1_735_725_610_000);
         assert!(t.plus_millis(-1) < t);
-        assert_eq!(UnixTime::from_millis(i64::MAX).plus_secs(u32::MAX).as_millis(), i64::MAX);
+        assert_eq!(
+            UnixTime::from_millis(i64::MAX)
+                .plus_secs(u32::MAX)
+                .as_millis(),
+            i64::MAX
+        );
         assert_eq!(t.to_timestamp().format(), "2025-01-01T10:00:00Z");
     }
 

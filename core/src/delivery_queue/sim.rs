@@ -97,7 +97,7 @@ impl Store {
             Change::Subscription {
                 subscription,
                 deleted,
-            } => self.meta = Some((subscription, deleted)),
+            } => self.meta = Some((*subscription, deleted)),
             Change::Enqueued {
                 seq,
                 key,
@@ -161,7 +161,13 @@ impl Store {
         Ok(())
     }
 
-    fn insert(&mut self, seq: Seq, key: String, event: QueuedEvent, at: UnixTime) -> Result<(), String> {
+    fn insert(
+        &mut self,
+        seq: Seq,
+        key: String,
+        event: QueuedEvent,
+        at: UnixTime,
+    ) -> Result<(), String> {
         let taken = |r: &Row| r.origin == key;
         if self.queue.contains_key(&seq) || self.queue.values().any(taken) {
             return Err(format!("insert conflicts: {seq:?} {key}"));
@@ -334,7 +340,9 @@ impl World {
     fn observe(&mut self, change: &Change, cause: Cause) -> Check {
         let max = self.max_attempts();
         match change {
-            Change::Enqueued { seq, key, event, .. } => {
+            Change::Enqueued {
+                seq, key, event, ..
+            } => {
                 if self.tracks.contains_key(seq) {
                     return fail(format!("{seq:?} enqueued twice"));
                 }
@@ -411,10 +419,18 @@ impl World {
                 }
                 t.status = Status::Answered;
             }
-            Change::Retry { seq, attempts, next_at, .. } => {
+            Change::Retry {
+                seq,
+                attempts,
+                next_at,
+                ..
+            } => {
                 let t = self.track(*seq)?;
                 if t.failures != *attempts || *attempts >= max {
-                    return fail(format!("retry of {seq:?} after {attempts} (reported {})", t.failures));
+                    return fail(format!(
+                        "retry of {seq:?} after {attempts} (reported {})",
+                        t.failures
+                    ));
                 }
                 if *next_at < t.not_before {
                     return fail(format!("retry of {seq:?} scheduled before its delay"));
@@ -446,7 +462,9 @@ impl World {
                 Status::Open | Status::Answered => in_pending && !in_dead,
                 Status::Dead => in_dead && !in_pending,
                 Status::Delivered => t.got_2xx && !in_pending && !in_dead,
-                Status::Cancelled | Status::Redelivered | Status::Dropped => !in_pending && !in_dead,
+                Status::Cancelled | Status::Redelivered | Status::Dropped => {
+                    !in_pending && !in_dead
+                }
             };
             if !ok {
                 return fail(format!(
@@ -455,7 +473,11 @@ impl World {
                 ));
             }
         }
-        if pending.iter().chain(&dead).any(|s| !self.tracks.contains_key(s)) {
+        if pending
+            .iter()
+            .chain(&dead)
+            .any(|s| !self.tracks.contains_key(s))
+        {
             return fail("the machine holds an entry nobody enqueued".into());
         }
         if self.queue.run.is_none() {
@@ -464,7 +486,10 @@ impl World {
                 return fail("work is pending but no alarm is set".into());
             }
             if self.queue.alarm.is_some() && self.store.alarm != want {
-                return fail(format!("alarm {:?}, machine wants {want:?}", self.store.alarm));
+                return fail(format!(
+                    "alarm {:?}, machine wants {want:?}",
+                    self.store.alarm
+                ));
             }
         }
         Ok(())
@@ -473,7 +498,9 @@ impl World {
     /// Invariants 3, 4, 5 for a transmit about to be executed.
     fn check_post(&mut self, seq: Seq, attempt: u32) -> Check {
         if self.deleted {
-            return fail(format!("POST of {seq:?} after the subscription was deleted"));
+            return fail(format!(
+                "POST of {seq:?} after the subscription was deleted"
+            ));
         }
         let max = self.max_attempts();
         let now = self.now;
@@ -514,7 +541,9 @@ impl World {
         };
         let id = format!("e{}", self.published);
         self.log.push(format!("publish {key}"));
-        let result = self.queue.handle_enqueue(self.now, key.clone(), event(&id, "sim.created"));
+        let result = self
+            .queue
+            .handle_enqueue(self.now, key.clone(), event(&id, "sim.created"));
         match (result, self.deleted, repeat) {
             (Err(Gone), true, _) => {}
             (Ok(true), false, false) => {
@@ -612,7 +641,8 @@ impl World {
                         80..=89 => Outcome::TimedOut(self.timeout_secs),
                         _ => Outcome::Failed("request failed: connection refused".into()),
                     };
-                    self.log.push(format!("POST {seq:?} attempt {attempt}: {outcome:?}"));
+                    self.log
+                        .push(format!("POST {seq:?} attempt {attempt}: {outcome:?}"));
                     self.now = match outcome {
                         Outcome::TimedOut(secs) => self.now.plus_secs(secs),
                         _ => self.now.plus_millis(self.rng.below(50) as i64),

@@ -1,5 +1,6 @@
 //! One test per transition of the delivery queue.
 
+use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 use alloc::vec;
 use alloc::vec::Vec;
@@ -59,7 +60,7 @@ fn subscribing_stores_the_subscription_and_queues_its_validation_event() {
         actions(&mut q),
         vec![
             Action::Persist(Change::Subscription {
-                subscription: subscription(false),
+                subscription: Box::new(subscription(false)),
                 deleted: false
             }),
             Action::Persist(Change::Enqueued {
@@ -72,10 +73,23 @@ fn subscribing_stores_the_subscription_and_queues_its_validation_event() {
         ]
     );
     // A repeated POST sends its own validation event; the same one again is a repeat.
-    q.handle_subscribed(at(5), subscription(false), event("v2", VALIDATION_EVENT_TYPE));
-    q.handle_subscribed(at(6), subscription(false), event("v2", VALIDATION_EVENT_TYPE));
+    q.handle_subscribed(
+        at(5),
+        subscription(false),
+        event("v2", VALIDATION_EVENT_TYPE),
+    );
+    q.handle_subscribed(
+        at(6),
+        subscription(false),
+        event("v2", VALIDATION_EVENT_TYPE),
+    );
     let c = changes(&mut q);
-    assert_eq!(c.iter().filter(|c| matches!(c, Change::Enqueued { .. })).count(), 1);
+    assert_eq!(
+        c.iter()
+            .filter(|c| matches!(c, Change::Enqueued { .. }))
+            .count(),
+        1
+    );
     assert_eq!(q.pending_len(), 2);
 }
 
@@ -113,7 +127,13 @@ fn a_run_posts_in_order_and_a_2xx_moves_on() {
     assert_eq!(q.poll_transmit(T0), None, "no run before the alarm");
     q.handle_alarm(at(1));
     let t = q.poll_transmit(at(1));
-    assert_eq!(t, Some(Transmit::Post { seq: Seq(2), attempt: 1 }));
+    assert_eq!(
+        t,
+        Some(Transmit::Post {
+            seq: Seq(2),
+            attempt: 1
+        })
+    );
     assert_eq!(q.poll_transmit(at(1)), None, "one POST at a time");
     q.handle_outcome(at(2), Seq(2), Outcome::Answered(204));
     assert_eq!(
@@ -125,10 +145,20 @@ fn a_run_posts_in_order_and_a_2xx_moves_on() {
                 status: 204,
                 at: at(2)
             },
-            Change::Delivered { seq: Seq(2), attempts: 1, at: at(2) },
+            Change::Delivered {
+                seq: Seq(2),
+                attempts: 1,
+                at: at(2)
+            },
         ]
     );
-    assert_eq!(q.poll_transmit(at(2)), Some(Transmit::Post { seq: Seq(3), attempt: 1 }));
+    assert_eq!(
+        q.poll_transmit(at(2)),
+        Some(Transmit::Post {
+            seq: Seq(3),
+            attempt: 1
+        })
+    );
     q.handle_outcome(at(3), Seq(3), Outcome::Answered(200));
     assert_eq!(q.poll_transmit(at(3)), None);
     assert_eq!(q.pending_len(), 0);
@@ -146,9 +176,19 @@ fn failures_retry_on_the_schedule_then_dead_letter_after_delays_plus_one() {
     enqueue(&mut q, T0, 2);
     actions(&mut q);
     q.handle_alarm(T0);
-    assert_eq!(q.poll_transmit(T0), Some(Transmit::Post { seq: Seq(2), attempt: 1 }));
+    assert_eq!(
+        q.poll_transmit(T0),
+        Some(Transmit::Post {
+            seq: Seq(2),
+            attempt: 1
+        })
+    );
     q.handle_outcome(at(10), Seq(2), Outcome::Answered(503));
-    assert_eq!(q.poll_transmit(at(10)), None, "the head waits for its retry");
+    assert_eq!(
+        q.poll_transmit(at(10)),
+        None,
+        "the head waits for its retry"
+    );
     assert_eq!(
         actions(&mut q),
         vec![
@@ -169,7 +209,13 @@ fn failures_retry_on_the_schedule_then_dead_letter_after_delays_plus_one() {
         ]
     );
     q.handle_alarm(at(1_010));
-    assert_eq!(q.poll_transmit(at(1_010)), Some(Transmit::Post { seq: Seq(2), attempt: 2 }));
+    assert_eq!(
+        q.poll_transmit(at(1_010)),
+        Some(Transmit::Post {
+            seq: Seq(2),
+            attempt: 2
+        })
+    );
     q.handle_outcome(at(4_010), Seq(2), Outcome::TimedOut(3));
     assert_eq!(
         changes(&mut q),
@@ -184,7 +230,13 @@ fn failures_retry_on_the_schedule_then_dead_letter_after_delays_plus_one() {
     );
     assert_eq!(q.poll_transmit(at(4_010)), None);
     q.handle_alarm(at(6_010));
-    assert_eq!(q.poll_transmit(at(6_010)), Some(Transmit::Post { seq: Seq(2), attempt: 3 }));
+    assert_eq!(
+        q.poll_transmit(at(6_010)),
+        Some(Transmit::Post {
+            seq: Seq(2),
+            attempt: 3
+        })
+    );
     q.handle_outcome(
         at(6_020),
         Seq(2),
@@ -202,7 +254,13 @@ fn failures_retry_on_the_schedule_then_dead_letter_after_delays_plus_one() {
     );
     assert_eq!(q.dead_letter_count(), 1);
     // The queue moves on in the same run.
-    assert_eq!(q.poll_transmit(at(6_020)), Some(Transmit::Post { seq: Seq(3), attempt: 1 }));
+    assert_eq!(
+        q.poll_transmit(at(6_020)),
+        Some(Transmit::Post {
+            seq: Seq(3),
+            attempt: 1
+        })
+    );
 }
 
 #[wasm_bindgen_test(unsupported = test)]
@@ -211,11 +269,21 @@ fn without_delays_one_failure_is_a_dead_letter() {
     enqueue(&mut q, T0, 1);
     actions(&mut q);
     q.handle_alarm(T0);
-    assert_eq!(q.poll_transmit(T0), Some(Transmit::Post { seq: Seq(2), attempt: 1 }));
+    assert_eq!(
+        q.poll_transmit(T0),
+        Some(Transmit::Post {
+            seq: Seq(2),
+            attempt: 1
+        })
+    );
     q.handle_outcome(T0, Seq(2), Outcome::Answered(404));
     assert!(matches!(
         changes(&mut q).last(),
-        Some(Change::DeadLettered { attempts: 1, last_status: Some(404), .. })
+        Some(Change::DeadLettered {
+            attempts: 1,
+            last_status: Some(404),
+            ..
+        })
     ));
 }
 
@@ -225,15 +293,31 @@ fn a_validation_event_answered_2xx_is_recorded_before_the_queue_moves_on() {
     q.handle_subscribed(T0, subscription(false), event("v1", VALIDATION_EVENT_TYPE));
     actions(&mut q);
     q.handle_alarm(T0);
-    assert_eq!(q.poll_transmit(T0), Some(Transmit::Post { seq: Seq(1), attempt: 1 }));
+    assert_eq!(
+        q.poll_transmit(T0),
+        Some(Transmit::Post {
+            seq: Seq(1),
+            attempt: 1
+        })
+    );
     q.handle_outcome(at(1), Seq(1), Outcome::Answered(500));
     assert!(matches!(
         changes(&mut q).first(),
-        Some(Change::Trace { activity: Activity::EndpointValidationFailed, status: 500, .. })
+        Some(Change::Trace {
+            activity: Activity::EndpointValidationFailed,
+            status: 500,
+            ..
+        })
     ));
     assert_eq!(q.poll_transmit(at(1)), None);
     q.handle_alarm(at(1_001));
-    assert_eq!(q.poll_transmit(at(1_001)), Some(Transmit::Post { seq: Seq(1), attempt: 2 }));
+    assert_eq!(
+        q.poll_transmit(at(1_001)),
+        Some(Transmit::Post {
+            seq: Seq(1),
+            attempt: 2
+        })
+    );
     q.handle_outcome(at(1_002), Seq(1), Outcome::Answered(200));
     assert_eq!(
         changes(&mut q),
@@ -247,22 +331,32 @@ fn a_validation_event_answered_2xx_is_recorded_before_the_queue_moves_on() {
             Change::ValidationAnswered { seq: Seq(1) },
         ]
     );
-    assert_eq!(q.poll_transmit(at(1_002)), Some(Transmit::RecordValidation { seq: Seq(1) }));
+    assert_eq!(
+        q.poll_transmit(at(1_002)),
+        Some(Transmit::RecordValidation { seq: Seq(1) })
+    );
     // The event log or the directory could not be reached: again in 2 s, without a new POST.
     q.handle_validation_recorded(at(1_003), Seq(1), false);
     assert_eq!(q.poll_transmit(at(1_003)), None);
     assert_eq!(actions(&mut q), vec![Action::SetAlarm(at(3_003))]);
     q.handle_alarm(at(3_003));
-    assert_eq!(q.poll_transmit(at(3_003)), Some(Transmit::RecordValidation { seq: Seq(1) }));
+    assert_eq!(
+        q.poll_transmit(at(3_003)),
+        Some(Transmit::RecordValidation { seq: Seq(1) })
+    );
     q.handle_validation_recorded(at(3_004), Seq(1), true);
     assert_eq!(
         changes(&mut q),
         vec![
             Change::Subscription {
-                subscription: subscription(true),
+                subscription: Box::new(subscription(true)),
                 deleted: false
             },
-            Change::Delivered { seq: Seq(1), attempts: 2, at: at(3_004) },
+            Change::Delivered {
+                seq: Seq(1),
+                attempts: 2,
+                at: at(3_004)
+            },
         ]
     );
     assert_eq!(q.subscription().map(|s| s.validated), Some(true));
@@ -275,7 +369,13 @@ fn put_validate_cancels_pending_validation_events_only() {
     q.handle_subscribed(T0, subscription(false), event("v2", VALIDATION_EVENT_TYPE));
     actions(&mut q);
     q.handle_alarm(T0);
-    assert_eq!(q.poll_transmit(T0), Some(Transmit::Post { seq: Seq(1), attempt: 1 }));
+    assert_eq!(
+        q.poll_transmit(T0),
+        Some(Transmit::Post {
+            seq: Seq(1),
+            attempt: 1
+        })
+    );
     // Validated elsewhere while the first validation event is in flight.
     assert_eq!(q.handle_enqueue(T0, key(1), event("e1", "a")), Ok(true));
     q.handle_validated(at(1));
@@ -289,19 +389,35 @@ fn put_validate_cancels_pending_validation_events_only() {
                 at: T0
             },
             Change::Subscription {
-                subscription: subscription(true),
+                subscription: Box::new(subscription(true)),
                 deleted: false
             },
-            Change::Cancelled { seq: Seq(1), at: at(1) },
-            Change::Cancelled { seq: Seq(2), at: at(1) },
+            Change::Cancelled {
+                seq: Seq(1),
+                at: at(1)
+            },
+            Change::Cancelled {
+                seq: Seq(2),
+                at: at(1)
+            },
         ]
     );
     // Its answer is only traced; the queue goes on with the event.
     q.handle_outcome(at(2), Seq(1), Outcome::Answered(200));
     assert!(matches!(changes(&mut q).as_slice(), [Change::Trace { .. }]));
-    assert_eq!(q.poll_transmit(at(2)), Some(Transmit::Post { seq: Seq(3), attempt: 1 }));
+    assert_eq!(
+        q.poll_transmit(at(2)),
+        Some(Transmit::Post {
+            seq: Seq(3),
+            attempt: 1
+        })
+    );
     // A cancelled key stays known.
-    q.handle_subscribed(at(3), subscription(true), event("v1", VALIDATION_EVENT_TYPE));
+    q.handle_subscribed(
+        at(3),
+        subscription(true),
+        event("v1", VALIDATION_EVENT_TYPE),
+    );
     assert_eq!(q.pending_len(), 1);
 }
 
@@ -353,9 +469,18 @@ fn redelivered_dead_letters_go_to_the_end_with_fresh_attempts() {
     assert_eq!(
         order,
         vec![
-            Transmit::Post { seq: Seq(5), attempt: 1 },
-            Transmit::Post { seq: Seq(6), attempt: 1 },
-            Transmit::Post { seq: Seq(7), attempt: 1 },
+            Transmit::Post {
+                seq: Seq(5),
+                attempt: 1
+            },
+            Transmit::Post {
+                seq: Seq(6),
+                attempt: 1
+            },
+            Transmit::Post {
+                seq: Seq(7),
+                attempt: 1
+            },
         ]
     );
     assert_eq!(q.handle_redeliver(at(4)), Ok(0));
@@ -370,13 +495,19 @@ fn a_deleted_subscription_is_sent_nothing_more() {
     enqueue(&mut q, T0, 2);
     actions(&mut q);
     q.handle_alarm(T0);
-    assert_eq!(q.poll_transmit(T0), Some(Transmit::Post { seq: Seq(2), attempt: 1 }));
+    assert_eq!(
+        q.poll_transmit(T0),
+        Some(Transmit::Post {
+            seq: Seq(2),
+            attempt: 1
+        })
+    );
     q.handle_deleted(at(1));
     assert_eq!(
         changes(&mut q),
         vec![
             Change::Subscription {
-                subscription: subscription(true),
+                subscription: Box::new(subscription(true)),
                 deleted: true
             },
             Change::DroppedPending,
@@ -390,7 +521,11 @@ fn a_deleted_subscription_is_sent_nothing_more() {
     q.handle_alarm(at(3));
     assert_eq!(q.poll_transmit(at(3)), None);
     // Started again (the subscription re-created under the same id): live again.
-    q.handle_subscribed(at(4), subscription(false), event("v9", VALIDATION_EVENT_TYPE));
+    q.handle_subscribed(
+        at(4),
+        subscription(false),
+        event("v9", VALIDATION_EVENT_TYPE),
+    );
     assert!(q.is_live());
 }
 
@@ -417,12 +552,12 @@ fn done_entries_are_forgotten_after_a_day() {
     assert!(changes(&mut q).is_empty(), "kept for a full day");
     q.poll_transmit(at(KEEP_DONE_MS));
     q.handle_alarm(at(KEEP_DONE_MS + 1));
-    assert_eq!(
-        changes(&mut q),
-        vec![Change::Pruned { before: at(1) }]
-    );
+    assert_eq!(changes(&mut q), vec![Change::Pruned { before: at(1) }]);
     q.poll_transmit(at(KEEP_DONE_MS + 1));
-    assert_eq!(q.handle_enqueue(at(KEEP_DONE_MS + 2), key(1), event("e1", "a")), Ok(true));
+    assert_eq!(
+        q.handle_enqueue(at(KEEP_DONE_MS + 2), key(1), event("e1", "a")),
+        Ok(true)
+    );
 }
 
 #[wasm_bindgen_test(unsupported = test)]
@@ -439,7 +574,11 @@ fn a_run_yields_after_its_budget() {
         sent += 1;
     }
     assert_eq!(sent, MAX_ITEMS_PER_RUN);
-    assert_eq!(actions(&mut q).last(), Some(&Action::SetAlarm(T0)), "the next run at once");
+    assert_eq!(
+        actions(&mut q).last(),
+        Some(&Action::SetAlarm(T0)),
+        "the next run at once"
+    );
     // And by wall time.
     enqueue(&mut q, T0, 1_000);
     q.handle_alarm(T0);
@@ -458,10 +597,20 @@ fn stale_reports_are_ignored() {
     q.handle_validation_recorded(T0, Seq(2), true);
     assert!(actions(&mut q).is_empty());
     q.handle_alarm(T0);
-    assert_eq!(q.poll_transmit(T0), Some(Transmit::Post { seq: Seq(2), attempt: 1 }));
+    assert_eq!(
+        q.poll_transmit(T0),
+        Some(Transmit::Post {
+            seq: Seq(2),
+            attempt: 1
+        })
+    );
     q.handle_outcome(T0, Seq(99), Outcome::Answered(500));
     assert!(actions(&mut q).is_empty());
-    assert_eq!(q.poll_transmit(T0), None, "still waiting for the report of seq 2");
+    assert_eq!(
+        q.poll_transmit(T0),
+        None,
+        "still waiting for the report of seq 2"
+    );
 }
 
 #[wasm_bindgen_test(unsupported = test)]
@@ -486,7 +635,10 @@ fn the_stored_rows_rebuild_the_same_machine() {
     // Restarted between the validation's 2xx and its record: the record, not a new POST.
     let mut q = store.restore(&schedule).unwrap();
     q.handle_alarm(at(1));
-    assert_eq!(q.poll_transmit(at(1)), Some(Transmit::RecordValidation { seq: Seq(1) }));
+    assert_eq!(
+        q.poll_transmit(at(1)),
+        Some(Transmit::RecordValidation { seq: Seq(1) })
+    );
     q.handle_validation_recorded(at(1), Seq(1), true);
     step(&mut q, &mut store);
     q.poll_transmit(at(1));
@@ -501,7 +653,13 @@ fn the_stored_rows_rebuild_the_same_machine() {
     let mut q = store.restore(&schedule).unwrap();
     assert_eq!(q.poll_timeout(), Some(at(5_002)));
     q.handle_alarm(at(5_002));
-    assert_eq!(q.poll_transmit(at(5_002)), Some(Transmit::Post { seq: Seq(2), attempt: 2 }));
+    assert_eq!(
+        q.poll_transmit(at(5_002)),
+        Some(Transmit::Post {
+            seq: Seq(2),
+            attempt: 2
+        })
+    );
     q.handle_outcome(at(5_002), Seq(2), Outcome::Answered(500));
     step(&mut q, &mut store);
     assert_eq!(q.dead_letter_count(), 1);
@@ -511,7 +669,10 @@ fn the_stored_rows_rebuild_the_same_machine() {
     step(&mut q, &mut store);
     let restored = store.restore(&schedule).unwrap();
     assert!(!restored.is_live());
-    assert_eq!(restored.next_seq, 3, "after the highest stored seq (pending ones dropped)");
+    assert_eq!(
+        restored.next_seq, 3,
+        "after the highest stored seq (pending ones dropped)"
+    );
 }
 
 #[wasm_bindgen_test(unsupported = test)]
@@ -527,14 +688,41 @@ fn a_corrupt_row_is_an_error() {
         finished: None,
     };
     let cases: Vec<(StoredEntry, &str)> = vec![
-        (StoredEntry { state: 3, ..entry.clone() }, "unknown state"),
-        (StoredEntry { attempts: -1, ..entry.clone() }, "attempts out of range"),
-        (StoredEntry { delivered: 2, ..entry.clone() }, "delivered is not 0 or 1"),
         (
-            StoredEntry { delivered: 1, ..entry.clone() },
+            StoredEntry {
+                state: 3,
+                ..entry.clone()
+            },
+            "unknown state",
+        ),
+        (
+            StoredEntry {
+                attempts: -1,
+                ..entry.clone()
+            },
+            "attempts out of range",
+        ),
+        (
+            StoredEntry {
+                delivered: 2,
+                ..entry.clone()
+            },
+            "delivered is not 0 or 1",
+        ),
+        (
+            StoredEntry {
+                delivered: 1,
+                ..entry.clone()
+            },
             "delivered set on an event that is not a validation",
         ),
-        (StoredEntry { state: 1, ..entry.clone() }, "done without a finishing time"),
+        (
+            StoredEntry {
+                state: 1,
+                ..entry.clone()
+            },
+            "done without a finishing time",
+        ),
     ];
     for (row, problem) in cases {
         let err = DeliveryQueue::restore(RetrySchedule::altinn(), None, vec![row], vec![])
@@ -543,7 +731,13 @@ fn a_corrupt_row_is_an_error() {
         assert_eq!(err, RestoreError { seq: 4, problem });
         assert_eq!(err.to_string(), format!("stored queue entry 4: {problem}"));
     }
-    let twice = vec![entry.clone(), StoredEntry { seq: 5, ..entry.clone() }];
+    let twice = vec![
+        entry.clone(),
+        StoredEntry {
+            seq: 5,
+            ..entry.clone()
+        },
+    ];
     assert!(DeliveryQueue::restore(RetrySchedule::altinn(), None, twice, vec![]).is_err());
     assert!(DeliveryQueue::restore(RetrySchedule::altinn(), None, vec![entry], vec![]).is_ok());
 }
