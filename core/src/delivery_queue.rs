@@ -292,8 +292,13 @@ pub struct DeliveryQueue {
     actions: VecDeque<Action>,
 }
 
-fn is_validation(event_type: &str) -> bool {
-    event_type == VALIDATION_EVENT_TYPE
+/// Keys of the validation events the queue makes itself. Events from the event log are keyed
+/// `{resource}#{outbox id}` and a resource is a URN, so no published event carries this prefix
+/// (whatever its `type`).
+pub const VALIDATION_KEY_PREFIX: &str = "validate:";
+
+fn is_validation(key: &str) -> bool {
+    key.starts_with(VALIDATION_KEY_PREFIX)
 }
 
 impl DeliveryQueue {
@@ -347,7 +352,7 @@ impl DeliveryQueue {
                 1 => true,
                 _ => return Err(bad("delivered is not 0 or 1")),
             };
-            let validation = is_validation(&row.event_type);
+            let validation = is_validation(&row.origin);
             if answered && !validation {
                 return Err(bad("delivered set on an event that is not a validation"));
             }
@@ -376,7 +381,7 @@ impl DeliveryQueue {
         dead_letters.sort_by_key(|d| d.seq);
         for row in dead_letters {
             max_seq = max_seq.max(row.seq);
-            let validation = is_validation(&row.event_type);
+            let validation = is_validation(&row.origin);
             queue
                 .model
                 .dead_letters
@@ -489,7 +494,7 @@ impl DeliveryQueue {
             subscription: Box::new(subscription),
             deleted: false,
         });
-        let key = format!("validate:{}", validation.event_id);
+        let key = format!("{VALIDATION_KEY_PREFIX}{}", validation.event_id);
         self.insert(now, key, validation);
         self.sync_alarm();
     }
@@ -518,7 +523,7 @@ impl DeliveryQueue {
         self.model.pending.push_back(Entry {
             seq,
             key: key.clone(),
-            validation: is_validation(&event.event_type),
+            validation: is_validation(&key),
             attempts: 0,
             next_at: now,
             answered: false,

@@ -350,7 +350,7 @@ impl World {
                     *seq,
                     Track {
                         key: key.clone(),
-                        validation: event.event_type == VALIDATION_EVENT_TYPE,
+                        validation: key.starts_with(VALIDATION_KEY_PREFIX),
                         failures: 0,
                         not_before: self.now,
                         got_2xx: false,
@@ -540,10 +540,16 @@ impl World {
             format!("urn:altinn:resource:sim#{}", self.published)
         };
         let id = format!("e{}", self.published);
-        self.log.push(format!("publish {key}"));
+        // A publisher may use the validation event's type; it is still an ordinary event.
+        let type_ = if self.rng.chance(10) {
+            VALIDATION_EVENT_TYPE
+        } else {
+            "sim.created"
+        };
+        self.log.push(format!("publish {key} ({type_})"));
         let result = self
             .queue
-            .handle_enqueue(self.now, key.clone(), event(&id, "sim.created"));
+            .handle_enqueue(self.now, key.clone(), event(&id, type_));
         match (result, self.deleted, repeat) {
             (Err(Gone), true, _) => {}
             (Ok(true), false, false) => {

@@ -741,3 +741,37 @@ fn a_corrupt_row_is_an_error() {
     assert!(DeliveryQueue::restore(RetrySchedule::altinn(), None, twice, vec![]).is_err());
     assert!(DeliveryQueue::restore(RetrySchedule::altinn(), None, vec![entry], vec![]).is_ok());
 }
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_published_event_of_the_validation_type_is_an_ordinary_event() {
+    let mut q = started(vec![]);
+    assert_eq!(
+        q.handle_enqueue(T0, key(1), event("e1", VALIDATION_EVENT_TYPE)),
+        Ok(true)
+    );
+    actions(&mut q);
+    q.handle_alarm(at(1));
+    assert_eq!(
+        q.poll_transmit(at(1)),
+        Some(Transmit::Post {
+            seq: Seq(2),
+            attempt: 1
+        })
+    );
+    q.handle_outcome(at(2), Seq(2), Outcome::Answered(200));
+    let c = changes(&mut q);
+    assert!(
+        c.contains(&Change::Delivered {
+            seq: Seq(2),
+            attempts: 1,
+            at: at(2)
+        }),
+        "delivered at once, no validation to record: {c:?}"
+    );
+    assert_eq!(q.pending_len(), 0);
+    let trace = c.iter().find_map(|c| match c {
+        Change::Trace { activity, .. } => Some(*activity),
+        _ => None,
+    });
+    assert_eq!(trace, Some(Activity::WebhookPostResponse));
+}
