@@ -8,6 +8,7 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use crate::cloud_event::CloudEvent;
+use crate::time::UnixTime;
 
 /// Delays between webhook attempts (CONTRACT `DELIVERY_RETRY_DELAYS`); the number of attempts is
 /// one more than the number of delays.
@@ -20,6 +21,10 @@ pub struct RetrySchedule {
 /// re-deliveries; 12 attempts over about 34.8 hours.
 const ALTINN_DELAYS_SECS: [u32; 11] =
     [10, 30, 60, 300, 600, 1800, 3600, 10800, 21600, 43200, 43200];
+/// The longest delay the setting accepts (Altinn's longest step, 12 h).
+const MAX_DELAY_SECS: u32 = 43_200;
+/// The most delays the setting accepts.
+const MAX_DELAYS: usize = 50;
 
 impl RetrySchedule {
     /// A schedule with these delays (seconds) before the second, third, … attempt.
@@ -33,24 +38,22 @@ impl RetrySchedule {
     }
 
     /// Parses the `DELIVERY_RETRY_DELAYS` setting: comma-separated whole seconds, each item
-    /// trimmed of ASCII whitespace; an empty (or all-blank) setting means no retries. `None`
-    /// when an item is empty or not a number in `0..=u32::MAX`.
-    pub fn parse(setting: &str) -> Option<Self> {
-        if setting
-            .trim_matches(|c: char| c.is_ascii_whitespace())
-            .is_empty()
-        {
-            return Some(RetrySchedule::new(Vec::new()));
-        }
+    /// trimmed of whitespace; each delay `0..=43200` (Altinn's longest step, 12 h), at most 50.
+    /// An item is read as Rust reads a `u32`, so a leading `+` is accepted. (The worker treats an
+    /// empty setting as unset, so the empty string here is one empty item: an error.)
+    pub fn parse(setting: &str) -> Result<Self, RetryScheduleError> {
         let mut delays = Vec::new();
         for item in setting.split(',') {
-            let item = item.trim_matches(|c: char| c.is_ascii_whitespace());
-            if item.is_empty() || !item.bytes().all(|b| b.is_ascii_digit()) {
-                return None;
+            let item = item.trim();
+            match item.parse::<u32>() {
+                Ok(n) if n <= MAX_DELAY_SECS => delays.push(n),
+                _ => return Err(RetryScheduleError::NotADelay(String::from(item))),
             }
-            delays.push(item.parse::<u32>().ok()?);
         }
-        Some(RetrySchedule::new(delays))
+        if delays.len() > MAX_DELAYS {
+            return Err(RetryScheduleError::TooMany);
+        }
+        Ok(RetrySchedule::new(delays))
     }
 
     /// The delays in seconds.
@@ -66,14 +69,37 @@ impl RetrySchedule {
     }
 
     /// After `attempts_made` failed attempts (1 = the first attempt failed), when the next one
-    /// is due (unix ms), or `None` = give up (dead-letter). With no attempt made yet the first
-    /// one is due at `now_ms`.
-    pub fn next_attempt_at(&self, attempts_made: u32, now_ms: i64) -> Option<i64> {
+    /// is due, or `None` = give up (dead-letter). With no attempt made yet the first one is due
+    /// at `now`.
+    pub fn next_attempt_at(&self, attempts_made: u32, now: UnixTime) -> Option<UnixTime> {
         let Some(index) = attempts_made.checked_sub(1) else {
-            return Some(now_ms);
+            return Some(now);
         };
         let delay = *self.delays_secs.get(usize::try_from(index).ok()?)?;
-        Some(now_ms.saturating_add(i64::from(delay) * 1000))
+        Some(now.plus_secs(delay))
+    }
+}
+
+/// Why a `DELIVERY_RETRY_DELAYS` setting is refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RetryScheduleError {
+    /// An item that is not a whole number of seconds in `0..=43200`.
+    NotADelay(String),
+    /// More than 50 delays.
+    TooMany,
+}
+
+impl fmt::Display for RetryScheduleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RetryScheduleError::NotADelay(item) => write!(
+                f,
+                "'{item}' is not a delay in seconds between 0 and {MAX_DELAY_SECS}"
+            ),
+            RetryScheduleError::TooMany => {
+                write!(f, "at most {MAX_DELAYS} delays are allowed")
+            }
+        }
     }
 }
 
@@ -170,33 +196,39 @@ pub fn response_activity(event_type: &str, status: u16) -> Activity {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::borrow::ToOwned;
     use alloc::string::ToString;
     use alloc::vec;
     use wasm_bindgen_test::wasm_bindgen_test;
 
-    const NOW: i64 = 1_735_725_600_000; // 2025-01-01T10:00:00Z
+    const NOW_MS: i64 = 1_735_725_600_000; // 2025-01-01T10:00:00Z
+    const NOW: UnixTime = UnixTime::from_millis(NOW_MS);
+
+    fn at(ms: i64) -> Option<UnixTime> {
+        Some(UnixTime::from_millis(ms))
+    }
 
     #[wasm_bindgen_test(unsupported = test)]
     fn retry_schedules() {
         // (schedule, max attempts, [(attempts made, next attempt at)])
         #[allow(clippy::type_complexity)]
-        let cases: &[(RetrySchedule, u32, &[(u32, Option<i64>)])] = &[
+        let cases: &[(RetrySchedule, u32, &[(u32, Option<UnixTime>)])] = &[
             (
                 RetrySchedule::altinn(),
                 12,
                 &[
                     (0, Some(NOW)),
-                    (1, Some(NOW + 10_000)),
-                    (2, Some(NOW + 30_000)),
-                    (3, Some(NOW + 60_000)),
-                    (4, Some(NOW + 300_000)),
-                    (5, Some(NOW + 600_000)),
-                    (6, Some(NOW + 1_800_000)),
-                    (7, Some(NOW + 3_600_000)),
-                    (8, Some(NOW + 10_800_000)),
-                    (9, Some(NOW + 21_600_000)),
-                    (10, Some(NOW + 43_200_000)),
-                    (11, Some(NOW + 43_200_000)),
+                    (1, at(NOW_MS + 10_000)),
+                    (2, at(NOW_MS + 30_000)),
+                    (3, at(NOW_MS + 60_000)),
+                    (4, at(NOW_MS + 300_000)),
+                    (5, at(NOW_MS + 600_000)),
+                    (6, at(NOW_MS + 1_800_000)),
+                    (7, at(NOW_MS + 3_600_000)),
+                    (8, at(NOW_MS + 10_800_000)),
+                    (9, at(NOW_MS + 21_600_000)),
+                    (10, at(NOW_MS + 43_200_000)),
+                    (11, at(NOW_MS + 43_200_000)),
                     (12, None),
                     (13, None),
                     (u32::MAX, None),
@@ -205,7 +237,7 @@ mod tests {
             (
                 RetrySchedule::new(vec![1, 1]),
                 3,
-                &[(1, Some(NOW + 1_000)), (2, Some(NOW + 1_000)), (3, None)],
+                &[(1, at(NOW_MS + 1_000)), (2, at(NOW_MS + 1_000)), (3, None)],
             ),
             (
                 RetrySchedule::new(Vec::new()),
@@ -215,7 +247,7 @@ mod tests {
             (
                 RetrySchedule::new(vec![u32::MAX]),
                 2,
-                &[(1, Some(NOW + i64::from(u32::MAX) * 1000)), (2, None)],
+                &[(1, at(NOW_MS + i64::from(u32::MAX) * 1000)), (2, None)],
             ),
         ];
         for (schedule, attempts, steps) in cases {
@@ -229,43 +261,88 @@ mod tests {
             }
         }
         assert_eq!(
-            RetrySchedule::new(vec![5]).next_attempt_at(1, i64::MAX - 1),
-            Some(i64::MAX)
+            RetrySchedule::new(vec![5]).next_attempt_at(1, UnixTime::from_millis(i64::MAX - 1)),
+            at(i64::MAX)
         );
     }
 
     #[wasm_bindgen_test(unsupported = test)]
     fn retry_schedule_parse() {
-        let cases: &[(&str, Option<&[u32]>)] = &[
+        // The setting's rules as the worker has always applied them.
+        let cases: &[(&str, Result<&[u32], &str>)] = &[
             (
                 "10,30,60,300,600,1800,3600,10800,21600,43200,43200",
-                Some(&ALTINN_DELAYS_SECS),
+                Ok(&ALTINN_DELAYS_SECS),
             ),
-            ("1,1", Some(&[1, 1])),
-            (" 5 , 0 ,7 ", Some(&[5, 0, 7])),
-            ("", Some(&[])),
-            ("  ", Some(&[])),
-            ("4294967295", Some(&[u32::MAX])),
-            ("4294967296", None),
-            ("1,,2", None),
-            ("1,", None),
-            ("-1", None),
-            ("+1", None),
-            ("1.5", None),
-            ("ten", None),
-            ("1;2", None),
+            ("1,1", Ok(&[1, 1])),
+            ("1, 2,3", Ok(&[1, 2, 3])),
+            (" 5 , 0 ,7 ", Ok(&[5, 0, 7])),
+            ("\u{a0}4\u{2003}", Ok(&[4])),
+            ("+1", Ok(&[1])),
+            ("0", Ok(&[0])),
+            ("43200", Ok(&[43_200])),
+            (
+                "43201",
+                Err("'43201' is not a delay in seconds between 0 and 43200"),
+            ),
+            (
+                "4294967296",
+                Err("'4294967296' is not a delay in seconds between 0 and 43200"),
+            ),
+            ("", Err("'' is not a delay in seconds between 0 and 43200")),
+            (
+                "  ",
+                Err("'' is not a delay in seconds between 0 and 43200"),
+            ),
+            (
+                "1,,2",
+                Err("'' is not a delay in seconds between 0 and 43200"),
+            ),
+            (
+                "1,",
+                Err("'' is not a delay in seconds between 0 and 43200"),
+            ),
+            (
+                "10,x",
+                Err("'x' is not a delay in seconds between 0 and 43200"),
+            ),
+            (
+                "-1",
+                Err("'-1' is not a delay in seconds between 0 and 43200"),
+            ),
+            (
+                "1.5",
+                Err("'1.5' is not a delay in seconds between 0 and 43200"),
+            ),
+            (
+                "1;2",
+                Err("'1;2' is not a delay in seconds between 0 and 43200"),
+            ),
         ];
         for &(input, expected) in cases {
             let parsed = RetrySchedule::parse(input);
             assert_eq!(
-                parsed.as_ref().map(RetrySchedule::delays_secs),
-                expected,
+                parsed
+                    .as_ref()
+                    .map(RetrySchedule::delays_secs)
+                    .map_err(|e| e.to_string()),
+                expected.map_err(str::to_owned),
                 "{input:?}"
             );
         }
+        let fifty = vec!["1"; 50].join(",");
+        assert_eq!(
+            RetrySchedule::parse(&fifty).map(|s| s.max_attempts()),
+            Ok(51)
+        );
+        let fifty_one = vec!["1"; 51].join(",");
+        assert_eq!(
+            RetrySchedule::parse(&fifty_one).map_err(|e| e.to_string()),
+            Err("at most 50 delays are allowed".to_owned())
+        );
         assert_eq!(
             RetrySchedule::parse("10,30,60,300,600,1800,3600,10800,21600,43200,43200"),
-            Some(RetrySchedule::altinn())
+            Ok(RetrySchedule::altinn())
         );
     }
 

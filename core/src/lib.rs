@@ -13,6 +13,7 @@ pub mod app_event;
 pub mod authz;
 pub mod cloud_event;
 pub mod delivery;
+pub mod delivery_queue;
 pub mod endpoint;
 pub mod error;
 pub mod exchange;

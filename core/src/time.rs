@@ -467,6 +467,39 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, month as u32, day as u32)
 }
 
+/// An instant as whole milliseconds since the Unix epoch (UTC): how time enters the core's state
+/// machines (as rustls' `TimeProvider` hands in a `UnixTime`). The core never reads a clock; the
+/// worker passes `UnixTime::from_millis(Date.now())` into every call that needs the time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct UnixTime(i64);
+
+impl UnixTime {
+    /// The instant `ms` milliseconds after the Unix epoch.
+    pub const fn from_millis(ms: i64) -> UnixTime {
+        UnixTime(ms)
+    }
+
+    /// Milliseconds since the Unix epoch.
+    pub const fn as_millis(self) -> i64 {
+        self.0
+    }
+
+    /// `ms` milliseconds later (saturating).
+    pub const fn plus_millis(self, ms: i64) -> UnixTime {
+        UnixTime(self.0.saturating_add(ms))
+    }
+
+    /// `secs` seconds later (saturating).
+    pub const fn plus_secs(self, secs: u32) -> UnixTime {
+        self.plus_millis(secs as i64 * 1000)
+    }
+
+    /// The same instant as a [`Timestamp`] (offset 0), for formatting.
+    pub fn to_timestamp(self) -> Timestamp {
+        Timestamp::from_unix_millis(self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -480,6 +513,21 @@ mod tests {
 
     fn ts(ticks: i64, offset: i16) -> Timestamp {
         Timestamp { ticks, offset }
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn unix_time() {
+        let t = UnixTime::from_millis(1_735_725_600_000);
+        assert_eq!(t.as_millis(), 1_735_725_600_000);
+        assert_eq!(t.plus_secs(10).as_millis(), 1_735_725_610_000);
+        assert!(t.plus_millis(-1) < t);
+        assert_eq!(
+            UnixTime::from_millis(i64::MAX)
+                .plus_secs(u32::MAX)
+                .as_millis(),
+            i64::MAX
+        );
+        assert_eq!(t.to_timestamp().format(), "2025-01-01T10:00:00Z");
     }
 
     #[wasm_bindgen_test(unsupported = test)]

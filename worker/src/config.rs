@@ -7,6 +7,7 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
+use events_core::delivery::RetrySchedule;
 use events_core::exchange::{ExchangeSettings, SigningKey};
 use events_core::token::{IssuerKeys, Jwks};
 use events_core::ApiError;
@@ -15,9 +16,6 @@ use worker::Env;
 /// The development key set in `dev/keys`, trusted only with `DEV_MODE=true` where no key
 /// setting is given.
 pub const DEV_JWKS: &str = include_str!("../../dev/keys/dev-jwks.json");
-
-/// Altinn's outbound retry schedule (spec §10.5): 11 delays, 12 attempts.
-pub const DEFAULT_RETRY_DELAYS: &str = "10,30,60,300,600,1800,3600,10800,21600,43200,43200";
 
 pub const SETTINGS: [&str; 14] = [
     "ALTINN_JWKS",
@@ -63,8 +61,8 @@ pub struct Config {
     pub base_url_configured: bool,
     pub apps_domain: String,
     pub allow_private_webhooks: bool,
-    /// Seconds between webhook attempts; attempts = len + 1.
-    pub retry_delays: Vec<u32>,
+    /// `DELIVERY_RETRY_DELAYS`: Altinn's outbound schedule (spec §10.5, 12 attempts) when unset.
+    pub retry_schedule: RetrySchedule,
     pub webhook_timeout_secs: u32,
     pub pdp_url: Option<String>,
     /// True while the dev keys are trusted (`DEV_MODE=true` and no key setting given).
@@ -210,8 +208,10 @@ pub fn parse(values: &[Option<String>]) -> Result<Config, ApiError> {
         return Err(bad("APPS_DOMAIN", "expected a domain name"));
     }
     let allow_private_webhooks = parse_bool("WEBHOOK_ALLOW_PRIVATE", get("WEBHOOK_ALLOW_PRIVATE"))?;
-    let retry_delays = parse_delays(get("DELIVERY_RETRY_DELAYS").unwrap_or(DEFAULT_RETRY_DELAYS))
-        .map_err(|e| bad("DELIVERY_RETRY_DELAYS", e))?;
+    let retry_schedule = match get("DELIVERY_RETRY_DELAYS") {
+        None => RetrySchedule::altinn(),
+        Some(v) => RetrySchedule::parse(v).map_err(|e| bad("DELIVERY_RETRY_DELAYS", e))?,
+    };
     let webhook_timeout_secs = match get("WEBHOOK_TIMEOUT_SECONDS") {
         None => 45,
         Some(v) => match v.parse::<u32>() {
@@ -253,7 +253,7 @@ pub fn parse(values: &[Option<String>]) -> Result<Config, ApiError> {
         base_url_configured: get("EVENTS_BASE_URL").is_some(),
         apps_domain: apps_domain.to_owned(),
         allow_private_webhooks,
-        retry_delays,
+        retry_schedule,
         webhook_timeout_secs,
         pdp_url,
         dev_keys,
@@ -269,27 +269,6 @@ fn parse_bool(name: &str, value: Option<&str>) -> Result<bool, ApiError> {
         Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
         Some(v) => Err(bad(name, format!("'{v}' is not true or false"))),
     }
-}
-
-/// `10,30,60` → [10, 30, 60]. Each delay is 0..=43200 s (a Durable Object alarm can wait
-/// longer, but Altinn's longest step is 12 h); at most 50 delays.
-pub fn parse_delays(s: &str) -> Result<Vec<u32>, String> {
-    let mut out = Vec::new();
-    for part in s.split(',') {
-        let p = part.trim();
-        match p.parse::<u32>() {
-            Ok(n) if n <= 43_200 => out.push(n),
-            _ => {
-                return Err(format!(
-                    "'{p}' is not a delay in seconds between 0 and 43200"
-                ))
-            }
-        }
-    }
-    if out.len() > 50 {
-        return Err("at most 50 delays are allowed".into());
-    }
-    Ok(out)
 }
 
 #[cfg(test)]
@@ -346,7 +325,7 @@ mod tests {
         let c = parse(&values(&[("DEV_MODE", "true")])).unwrap();
         assert!(c.dev_keys);
         assert_eq!(c.missing_keys(), None);
-        assert_eq!(c.retry_delays.len(), 11);
+        assert_eq!(c.retry_schedule, RetrySchedule::altinn());
         assert_eq!(c.webhook_timeout_secs, 45);
         assert_eq!(c.base_url, "http://127.0.0.1:8787");
         assert!(!c.base_url_configured);
@@ -376,7 +355,8 @@ mod tests {
             let d = detail(parse(&values(&[(name, value)])).unwrap_err());
             assert!(d.starts_with(prefix), "{name}: {d}");
         }
-        assert_eq!(parse_delays("1, 2,3").unwrap(), vec![1, 2, 3]);
+        let c = parse(&values(&[("DELIVERY_RETRY_DELAYS", "1, 2,3")])).unwrap();
+        assert_eq!(c.retry_schedule.delays_secs(), [1, 2, 3]);
     }
 
     #[test]

@@ -1,89 +1,61 @@
-//! `Delivery`: one Durable Object per subscription (named by its id). It owns the
-//! subscription's queue: events are POSTed to the endpoint one at a time in the order they
-//! were enqueued; a failing head is retried on `DELIVERY_RETRY_DELAYS` and, after the last
-//! attempt, moved to the subscription's dead letters so the queue moves on. The object's
-//! single alarm drives it, so a pending retry survives restarts.
+//! `Delivery`: one Durable Object per subscription (named by its id), the driver of the
+//! subscription's [`DeliveryQueue`] (core), which decides everything: what to POST when, retries,
+//! dead letters, the validation handshake. This file keeps the queue's rows in SQLite, POSTs
+//! what the queue asks for and reports how it went, and sets the alarm the queue wants. The
+//! queue lives in memory between calls and is rebuilt from the rows after an eviction, or after
+//! any failure here (so memory never runs ahead of storage).
 
-use events_core::delivery::{self, RetrySchedule, VALIDATION_EVENT_TYPE, WEBHOOK_CONTENT_TYPE};
+use std::cell::RefCell;
+
+use events_core::delivery::{webhook_body, WEBHOOK_CONTENT_TYPE};
+use events_core::delivery_queue::{
+    Action, Change, DeliveryQueue, EntryState, Gone, Outcome, QueuedEvent, StoredDeadLetter,
+    StoredEntry, Transmit, RECOVERY_MS,
+};
 use events_core::subscription::Subscription;
-use events_core::time::Timestamp;
+use events_core::time::UnixTime;
 use events_core::ApiError;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use worker::{
-    durable_object, Env, Fetch, Headers, Method, Request, RequestInit, Response, SqlStorage,
+    durable_object, Env, Fetch, Headers, Method, Request, RequestInit, Response, ScheduledTime,
     SqlStorageValue, State,
 };
 
 use super::directory::{self, IdRequest};
 use super::{
-    body_json, call_json, now_ms, opt_int, reply, reply_json, sql_error, stub, text, DIRECTORY,
-    EVENT_LOG,
+    body_json, call_json, now_ms, reply, reply_json, sql_error, stub, DIRECTORY, EVENT_LOG,
 };
 use crate::config;
-
-/// Queue row states.
-const PENDING: i64 = 0;
-const DONE: i64 = 1;
-const DEAD: i64 = 2;
-
-/// Items handled per alarm run before yielding (the next run starts at once).
-const MAX_ITEMS_PER_RUN: usize = 100;
-/// Wall time per alarm run before yielding.
-const MAX_RUN_MS: i64 = 60_000;
-/// Delivered rows are kept this long so a repeated enqueue of the same origin is ignored.
-const KEEP_DONE_MS: i64 = 24 * 3_600_000;
+use crate::http::platform_error;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (k INTEGER PRIMARY KEY CHECK (k = 1), subscription TEXT NOT NULL, deleted INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS queue (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  origin TEXT NOT NULL UNIQUE,
-  event_json TEXT NOT NULL,
-  event_id TEXT NOT NULL,
-  event_type TEXT NOT NULL,
-  resource TEXT,
-  enqueued INTEGER NOT NULL,
-  state INTEGER NOT NULL DEFAULT 0,
-  attempts INTEGER NOT NULL DEFAULT 0,
-  next_at INTEGER NOT NULL,
-  delivered INTEGER NOT NULL DEFAULT 0,
-  last_status INTEGER,
-  last_error TEXT,
-  finished INTEGER
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, origin TEXT NOT NULL UNIQUE,
+  event_json TEXT NOT NULL, event_id TEXT NOT NULL, event_type TEXT NOT NULL, resource TEXT,
+  enqueued INTEGER NOT NULL, state INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0,
+  next_at INTEGER NOT NULL, delivered INTEGER NOT NULL DEFAULT 0,
+  last_status INTEGER, last_error TEXT, finished INTEGER
 );
 CREATE INDEX IF NOT EXISTS queue_pending ON queue (state, seq);
 CREATE TABLE IF NOT EXISTS dead_letters (
-  seq INTEGER PRIMARY KEY,
-  origin TEXT NOT NULL,
-  event_json TEXT NOT NULL,
-  event_id TEXT NOT NULL,
-  event_type TEXT NOT NULL,
-  resource TEXT,
-  enqueued INTEGER NOT NULL,
-  attempts INTEGER NOT NULL,
-  failed INTEGER NOT NULL,
-  last_status INTEGER,
-  last_error TEXT
+  seq INTEGER PRIMARY KEY, origin TEXT NOT NULL,
+  event_json TEXT NOT NULL, event_id TEXT NOT NULL, event_type TEXT NOT NULL, resource TEXT,
+  enqueued INTEGER NOT NULL, attempts INTEGER NOT NULL, failed INTEGER NOT NULL,
+  last_status INTEGER, last_error TEXT
 );
 CREATE TABLE IF NOT EXISTS trace (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  time INTEGER NOT NULL,
-  activity TEXT NOT NULL,
-  event_id TEXT,
-  resource TEXT,
-  event_type TEXT,
-  consumer TEXT,
-  endpoint TEXT,
-  status INTEGER
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL, activity TEXT NOT NULL,
+  event_id TEXT, resource TEXT, event_type TEXT, consumer TEXT, endpoint TEXT, status INTEGER
 );
 ";
 
-/// Start (or restart) a subscription's queue with a validation event (worker → object).
+/// Start (or restart) a subscription's queue with its validation event (worker → object).
 #[derive(Debug, Serialize, Deserialize)]
 pub struct InitRequest {
     pub subscription: Subscription,
-    pub validation_event_id: String,
-    pub validation_event_json: String,
+    pub validation: QueuedEvent,
 }
 
 /// One event for the queue (event log → object). `origin` makes the enqueue idempotent.
@@ -101,7 +73,7 @@ pub struct EnqueueReply {
     pub queued: bool,
 }
 
-/// A trace-log row (spec §14).
+/// A trace-log row (spec §14), stored and read back by column name.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TraceRow {
@@ -132,33 +104,25 @@ pub struct DeadLetter {
 pub struct Delivery {
     state: State,
     env: Env,
+    queue: RefCell<Option<DeliveryQueue>>,
 }
 
-struct Item {
-    seq: i64,
-    event_json: String,
-    event_id: String,
-    event_type: String,
-    resource: Option<String>,
-    attempts: i64,
-    next_at: i64,
-    delivered: bool,
+fn now() -> UnixTime {
+    UnixTime::from_millis(now_ms())
 }
 
 fn iso(ms: i64) -> String {
-    Timestamp::from_unix_millis(ms).format()
+    UnixTime::from_millis(ms).to_timestamp().format()
 }
 
-/// The outcome of one webhook POST.
-struct Outcome {
-    status: Option<u16>,
-    error: Option<String>,
+/// A stored row that cannot be read: an error, logged, never a default.
+fn corrupt(what: impl std::fmt::Display) -> ApiError {
+    worker::console_error!("delivery storage is corrupt: {what}");
+    ApiError::internal(format!("Stored delivery data is corrupt: {what}"))
 }
 
-impl Outcome {
-    fn success(&self) -> bool {
-        self.status.is_some_and(delivery::is_success)
-    }
+fn gone(_: Gone) -> ApiError {
+    ApiError::empty(410)
 }
 
 async fn post_webhook(endpoint: &str, body: String, timeout_secs: u32) -> Outcome {
@@ -170,182 +134,246 @@ async fn post_webhook(endpoint: &str, body: String, timeout_secs: u32) -> Outcom
         .with_body(Some(body.into()));
     let req = match Request::new_with_init(endpoint, &init) {
         Ok(r) => r,
-        Err(e) => {
-            return Outcome {
-                status: None,
-                error: Some(format!("invalid request: {e}")),
-            }
-        }
+        Err(e) => return Outcome::Failed(format!("invalid request: {e}")),
     };
     let signal: worker::AbortSignal =
         web_sys::AbortSignal::timeout_with_u32(timeout_secs.saturating_mul(1000)).into();
     match Fetch::Request(req).send_with_signal(&signal).await {
         Ok(mut resp) => {
-            let status = resp.status_code();
             // Read (and discard) the body so the connection can be reused.
             let _ = super::body_bytes(&mut resp).await;
-            Outcome {
-                status: Some(status),
-                error: (!delivery::is_success(status))
-                    .then(|| format!("endpoint answered {status}")),
-            }
+            Outcome::Answered(resp.status_code())
         }
-        Err(e) => Outcome {
-            status: None,
-            error: Some(if signal_aborted(&signal) {
-                format!("no response within {timeout_secs} s")
-            } else {
-                format!("request failed: {e}")
-            }),
-        },
+        Err(_) if signal.aborted() => Outcome::TimedOut(timeout_secs),
+        Err(e) => Outcome::Failed(format!("request failed: {e}")),
     }
-}
-
-fn signal_aborted(signal: &worker::AbortSignal) -> bool {
-    signal.aborted()
 }
 
 impl Delivery {
-    fn sql(&self) -> SqlStorage {
-        self.state.storage().sql()
+    fn exec(&self, query: &str, args: Vec<SqlStorageValue>) -> Result<(), ApiError> {
+        let sql = self.state.storage().sql();
+        sql.exec(query, args).map(|_| ()).map_err(sql_error)
     }
 
-    fn rows(
+    /// Rows decoded by column name.
+    fn rows<T: DeserializeOwned>(
         &self,
         query: &str,
         args: Vec<SqlStorageValue>,
-    ) -> Result<Vec<Vec<SqlStorageValue>>, ApiError> {
-        super::rows(&self.sql(), query, args)
+    ) -> Result<Vec<T>, ApiError> {
+        let sql = self.state.storage().sql();
+        let cursor = sql.exec(query, args).map_err(sql_error)?;
+        cursor
+            .to_array()
+            .map_err(|e| corrupt(format!("{query}: {e}")))
     }
 
-    fn exec(&self, query: &str, args: Vec<SqlStorageValue>) -> Result<(), ApiError> {
-        self.sql().exec(query, args).map_err(sql_error).map(|_| ())
-    }
-
-    /// The subscription and whether it was deleted.
-    fn meta(&self) -> Result<Option<(Subscription, bool)>, ApiError> {
-        let rows = self.rows(
-            "SELECT subscription, deleted FROM meta WHERE k = 1",
-            Vec::new(),
+    /// The queue as storage describes it.
+    fn load(&self) -> Result<DeliveryQueue, ApiError> {
+        #[derive(Deserialize)]
+        struct Meta {
+            subscription: String,
+            deleted: i64,
+        }
+        let cfg = config::load(&self.env)?;
+        let meta: Vec<Meta> =
+            self.rows("SELECT subscription, deleted FROM meta WHERE k = 1", vec![])?;
+        let subscription = match meta.into_iter().next() {
+            None => None,
+            Some(m) => Some((
+                serde_json::from_str(&m.subscription).map_err(|e| corrupt(format!("meta: {e}")))?,
+                m.deleted != 0,
+            )),
+        };
+        let entries: Vec<StoredEntry> = self.rows(
+            "SELECT seq, origin, event_type, state, attempts, next_at, delivered, finished FROM queue",
+            vec![],
         )?;
-        Ok(rows.first().and_then(|r| {
-            let sub: Subscription = serde_json::from_str(&text(r.first())?).ok()?;
-            Some((sub, opt_int(r.get(1)).unwrap_or(0) != 0))
-        }))
+        let dead: Vec<StoredDeadLetter> =
+            self.rows("SELECT seq, origin, event_type FROM dead_letters", vec![])?;
+        DeliveryQueue::restore(cfg.retry_schedule.clone(), subscription, entries, dead)
+            .map_err(corrupt)
     }
 
-    fn live_subscription(&self) -> Result<Option<Subscription>, ApiError> {
-        Ok(self
-            .meta()?
-            .and_then(|(s, deleted)| (!deleted).then_some(s)))
+    fn with_queue<R>(&self, f: impl FnOnce(&mut DeliveryQueue) -> R) -> Result<R, ApiError> {
+        let mut slot = self.queue.borrow_mut();
+        let queue = match &mut *slot {
+            Some(queue) => queue,
+            None => slot.insert(self.load()?),
+        };
+        Ok(f(queue))
     }
 
-    async fn ensure_alarm(&self, at: i64) -> Result<(), ApiError> {
-        super::ensure_alarm(&self.state, at).await
+    /// Feed one input to the queue and carry out what it asks for: every storage change before
+    /// the next `await` (so they are written together), then the alarm. On failure the queue
+    /// in memory is dropped; the next call rebuilds it from storage.
+    async fn drive<R>(&self, input: impl FnOnce(&mut DeliveryQueue) -> R) -> Result<R, ApiError> {
+        let result = self
+            .with_queue(|queue| {
+                let out = input(queue);
+                let mut alarm = None;
+                while let Some(action) = queue.poll_action() {
+                    match action {
+                        Action::Persist(change) => self.apply(queue.subscription(), change)?,
+                        Action::SetAlarm(at) => alarm = Some(Some(at)),
+                        Action::CancelAlarm => alarm = Some(None),
+                    }
+                }
+                Ok((out, alarm))
+            })
+            .and_then(|r| r);
+        let result = match result {
+            Ok((out, Some(alarm))) => self.set_alarm(alarm).await.map(|()| out),
+            Ok((out, None)) => Ok(out),
+            Err(e) => Err(e),
+        };
+        if result.is_err() {
+            self.queue.replace(None);
+        }
+        result
     }
 
-    fn insert_item(
-        &self,
-        origin: &str,
-        event_json: &str,
-        event_id: &str,
-        event_type: &str,
-        resource: Option<&str>,
-    ) -> Result<bool, ApiError> {
-        let now = now_ms();
-        let cursor = self
-            .sql()
-            .exec(
-                "INSERT INTO queue (origin, event_json, event_id, event_type, resource, enqueued, next_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (origin) DO NOTHING",
+    async fn set_alarm(&self, at: Option<UnixTime>) -> Result<(), ApiError> {
+        let storage = self.state.storage();
+        match at {
+            Some(at) => {
+                let date = js_sys::Date::new(&(at.as_millis() as f64).into());
+                storage.set_alarm(ScheduledTime::new(date)).await
+            }
+            None => storage.delete_alarm().await,
+        }
+        .map_err(|e| platform_error("Could not schedule background work", e))
+    }
+
+    /// One storage change, as SQL.
+    fn apply(&self, sub: Option<&Subscription>, change: Change) -> Result<(), ApiError> {
+        let state = |s: EntryState| SqlStorageValue::from(s.code());
+        let ms = |t: UnixTime| SqlStorageValue::from(t.as_millis());
+        let status = |s: Option<u16>| SqlStorageValue::from(s.map(i64::from));
+        match change {
+            Change::Subscription { subscription, deleted } => {
+                let json = serde_json::to_string(&subscription).map_err(|e| ApiError::internal(e.to_string()))?;
+                self.exec(
+                    "INSERT INTO meta (k, subscription, deleted) VALUES (1, ?, ?)
+                     ON CONFLICT (k) DO UPDATE SET subscription = excluded.subscription, deleted = excluded.deleted",
+                    vec![json.into(), i64::from(deleted).into()],
+                )
+            }
+            Change::Enqueued { seq, key, event, at } => self.exec(
+                "INSERT INTO queue (seq, origin, event_json, event_id, event_type, resource, enqueued, next_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                vec![seq.0.into(), key.into(), event.event_json.into(), event.event_id.into(), event.event_type.into(), event.resource.into(), ms(at), ms(at)],
+            ),
+            Change::Retry { seq, attempts, next_at, last_status, last_error } => self.exec(
+                "UPDATE queue SET attempts = ?, next_at = ?, last_status = ?, last_error = ? WHERE seq = ?",
+                vec![i64::from(attempts).into(), ms(next_at), status(last_status), last_error.into(), seq.0.into()],
+            ),
+            Change::ValidationAnswered { seq } => {
+                self.exec("UPDATE queue SET delivered = 1 WHERE seq = ?", vec![seq.0.into()])
+            }
+            Change::Delivered { seq, attempts, at } => self.exec(
+                "UPDATE queue SET state = ?, finished = ?, attempts = ? WHERE seq = ?",
+                vec![state(EntryState::Done), ms(at), i64::from(attempts).into(), seq.0.into()],
+            ),
+            Change::Cancelled { seq, at } => self.exec(
+                "UPDATE queue SET state = ?, finished = ? WHERE seq = ?",
+                vec![state(EntryState::Done), ms(at), seq.0.into()],
+            ),
+            Change::DeadLettered { seq, attempts, at, last_status, last_error } => {
+                self.exec(
+                    "INSERT INTO dead_letters (seq, origin, event_json, event_id, event_type, resource, enqueued, attempts, failed, last_status, last_error)
+                     SELECT seq, origin, event_json, event_id, event_type, resource, enqueued, ?, ?, ?, ? FROM queue WHERE seq = ?",
+                    vec![i64::from(attempts).into(), ms(at), status(last_status), last_error.into(), seq.0.into()],
+                )?;
+                self.exec(
+                    "UPDATE queue SET state = ?, finished = ?, attempts = ? WHERE seq = ?",
+                    vec![state(EntryState::Dead), ms(at), i64::from(attempts).into(), seq.0.into()],
+                )
+            }
+            Change::Redelivered { dead, seq, key, at } => {
+                self.exec(
+                    "INSERT INTO queue (seq, origin, event_json, event_id, event_type, resource, enqueued, next_at)
+                     SELECT ?, ?, event_json, event_id, event_type, resource, ?, ? FROM dead_letters WHERE seq = ?",
+                    vec![seq.0.into(), key.into(), ms(at), ms(at), dead.0.into()],
+                )?;
+                self.exec("DELETE FROM dead_letters WHERE seq = ?", vec![dead.0.into()])
+            }
+            Change::DroppedPending => {
+                self.exec("DELETE FROM queue WHERE state = ?", vec![state(EntryState::Pending)])
+            }
+            Change::Pruned { before } => self.exec(
+                "DELETE FROM queue WHERE state = ? AND finished < ?",
+                vec![state(EntryState::Done), ms(before)],
+            ),
+            Change::Trace { seq, activity, status, at } => self.exec(
+                "INSERT INTO trace (time, activity, event_id, resource, event_type, consumer, endpoint, status)
+                 SELECT ?, ?, event_id, resource, event_type, ?, ?, ? FROM queue WHERE seq = ?",
                 vec![
-                    origin.into(),
-                    event_json.into(),
-                    event_id.into(),
-                    event_type.into(),
-                    resource.map(str::to_owned).into(),
-                    now.into(),
-                    now.into(),
+                    ms(at),
+                    activity.as_str().into(),
+                    sub.map(|s| s.consumer.clone()).into(),
+                    sub.map(|s| s.end_point.clone()).into(),
+                    i64::from(status).into(),
+                    seq.0.into(),
                 ],
-            )
-            .map_err(sql_error)?;
-        Ok(cursor.rows_written() > 0)
+            ),
+        }
     }
 
-    async fn init(&self, req: InitRequest) -> Result<Response, ApiError> {
-        let json = serde_json::to_string(&req.subscription)
-            .map_err(|e| ApiError::internal(e.to_string()))?;
-        self.exec(
-            "INSERT INTO meta (k, subscription, deleted) VALUES (1, ?, 0)
-             ON CONFLICT (k) DO UPDATE SET subscription = excluded.subscription, deleted = 0",
-            vec![json.into()],
-        )?;
-        let origin = format!("validate:{}", req.validation_event_id);
-        self.insert_item(
-            &origin,
-            &req.validation_event_json,
-            &req.validation_event_id,
-            VALIDATION_EVENT_TYPE,
-            None,
-        )?;
-        self.ensure_alarm(now_ms()).await?;
-        reply_json(&EnqueueReply { queued: true })
+    /// Tell the resource's event log and the directory that the subscription is validated.
+    async fn record_validation(&self) -> Result<(), ApiError> {
+        let sub = self
+            .with_queue(|q| q.subscription().cloned())?
+            .ok_or_else(|| ApiError::internal("no subscription"))?;
+        let req = IdRequest { id: sub.id };
+        let log = stub(&self.env, EVENT_LOG, &sub.resource_filter)?;
+        let _: serde_json::Value = call_json(&log, Method::Post, "sub_validate", &req).await?;
+        let dir = stub(&self.env, DIRECTORY, directory::NAME)?;
+        match call_json::<_, serde_json::Value>(&dir, Method::Post, "validate", &req).await {
+            // Deleted meanwhile: nothing to validate.
+            Err(e) if e.status != 404 => Err(e),
+            _ => Ok(()),
+        }
     }
 
-    async fn enqueue(&self, req: EnqueueRequest) -> Result<Response, ApiError> {
-        if self.live_subscription()?.is_none() {
-            return Err(ApiError::empty(410));
+    /// One alarm run: the queue's work, one POST at a time.
+    async fn run(&self) -> Result<(), ApiError> {
+        let cfg = config::load(&self.env)?;
+        self.drive(|q| q.handle_alarm(now())).await?;
+        while let Some(transmit) = self.drive(|q| q.poll_transmit(now())).await? {
+            match transmit {
+                Transmit::Post { seq, .. } => {
+                    #[derive(Deserialize)]
+                    struct Body {
+                        event_json: String,
+                    }
+                    let endpoint =
+                        self.with_queue(|q| q.subscription().map(|s| s.end_point.clone()))?;
+                    let bodies: Vec<Body> = self.rows(
+                        "SELECT event_json FROM queue WHERE seq = ?",
+                        vec![seq.0.into()],
+                    )?;
+                    let (Some(endpoint), Some(body)) = (endpoint, bodies.into_iter().next()) else {
+                        return Err(corrupt(format!("queue entry {} is not stored", seq.0)));
+                    };
+                    let body = webhook_body(&endpoint, &body.event_json);
+                    let outcome = post_webhook(&endpoint, body, cfg.webhook_timeout_secs).await;
+                    self.drive(|q| q.handle_outcome(now(), seq, outcome))
+                        .await?;
+                }
+                Transmit::RecordValidation { seq } => {
+                    let recorded = self.record_validation().await;
+                    if let Err(e) = &recorded {
+                        worker::console_error!(
+                            "could not record a validation yet: {}",
+                            e.describe()
+                        );
+                    }
+                    self.drive(|q| q.handle_validation_recorded(now(), seq, recorded.is_ok()))
+                        .await?;
+                }
+            }
         }
-        let queued = self.insert_item(
-            &req.origin,
-            &req.event_json,
-            &req.event_id,
-            &req.event_type,
-            req.resource.as_deref(),
-        )?;
-        if queued {
-            self.ensure_alarm(now_ms()).await?;
-        }
-        reply_json(&EnqueueReply { queued })
-    }
-
-    async fn stop(&self) -> Result<Response, ApiError> {
-        self.exec("UPDATE meta SET deleted = 1 WHERE k = 1", Vec::new())?;
-        self.exec("DELETE FROM queue WHERE state = ?", vec![PENDING.into()])?;
-        self.state
-            .storage()
-            .delete_alarm()
-            .await
-            .map_err(|e| crate::http::platform_error("Could not cancel delivery", e))?;
-        reply_json(&serde_json::json!({"stopped": true}))
-    }
-
-    /// Record that the subscription is validated. `cancel_pending`: it was validated elsewhere
-    /// (`PUT /subscriptions/validate/{id}`), so pending validation events are no longer needed.
-    /// After a validation event succeeded they stay: every `POST` sends its own.
-    fn mark_validated(&self, cancel_pending: bool) -> Result<Response, ApiError> {
-        if let Some((mut sub, deleted)) = self.meta()? {
-            sub.validated = true;
-            let json =
-                serde_json::to_string(&sub).map_err(|e| ApiError::internal(e.to_string()))?;
-            self.exec(
-                "UPDATE meta SET subscription = ?, deleted = ? WHERE k = 1",
-                vec![json.into(), (deleted as i64).into()],
-            )?;
-        }
-        if !cancel_pending {
-            return reply_json(&serde_json::json!({"validated": true}));
-        }
-        self.exec(
-            "UPDATE queue SET state = ?, finished = ? WHERE state = ? AND event_type = ?",
-            vec![
-                DONE.into(),
-                now_ms().into(),
-                PENDING.into(),
-                VALIDATION_EVENT_TYPE.into(),
-            ],
-        )?;
-        reply_json(&serde_json::json!({"validated": true}))
+        Ok(())
     }
 
     fn trace(&self, row: &TraceRow) -> Result<(), ApiError> {
@@ -365,231 +393,107 @@ impl Delivery {
     }
 
     fn trace_rows(&self) -> Result<Vec<TraceRow>, ApiError> {
-        let sub_id = self.meta()?.map(|(s, _)| s.id);
-        let rows = self.rows(
+        #[derive(Deserialize)]
+        struct Stored {
+            time: i64,
+            activity: String,
+            event_id: Option<String>,
+            resource: Option<String>,
+            event_type: Option<String>,
+            consumer: Option<String>,
+            endpoint: Option<String>,
+            status: Option<i64>,
+        }
+        let sub_id = self.with_queue(|q| q.subscription().map(|s| s.id))?;
+        let rows: Vec<Stored> = self.rows(
             "SELECT time, activity, event_id, resource, event_type, consumer, endpoint, status FROM trace ORDER BY seq",
-            Vec::new(),
+            vec![],
         )?;
         Ok(rows
-            .iter()
+            .into_iter()
             .map(|r| TraceRow {
-                time: iso(opt_int(r.first()).unwrap_or(0)),
-                activity: text(r.get(1)).unwrap_or_default(),
-                cloud_event_id: text(r.get(2)),
-                resource: text(r.get(3)),
-                event_type: text(r.get(4)),
-                consumer: text(r.get(5)),
-                endpoint: text(r.get(6)),
+                time: iso(r.time),
+                activity: r.activity,
+                cloud_event_id: r.event_id,
+                resource: r.resource,
+                event_type: r.event_type,
+                consumer: r.consumer,
+                endpoint: r.endpoint,
                 subscription_id: sub_id,
-                status_code: opt_int(r.get(7)),
+                status_code: r.status,
             })
             .collect())
     }
 
     fn dead_letters(&self) -> Result<Vec<DeadLetter>, ApiError> {
-        let rows = self.rows(
-            "SELECT event_json, attempts, enqueued, failed, last_status, last_error FROM dead_letters ORDER BY seq",
-            Vec::new(),
+        #[derive(Deserialize)]
+        struct Stored {
+            seq: i64,
+            event_json: String,
+            attempts: i64,
+            enqueued: i64,
+            failed: i64,
+            last_status: Option<i64>,
+            last_error: Option<String>,
+        }
+        let rows: Vec<Stored> = self.rows(
+            "SELECT seq, event_json, attempts, enqueued, failed, last_status, last_error FROM dead_letters ORDER BY seq",
+            vec![],
         )?;
-        Ok(rows
-            .iter()
-            .map(|r| DeadLetter {
-                event: text(r.first())
-                    .and_then(|j| serde_json::from_str(&j).ok())
-                    .unwrap_or(serde_json::Value::Null),
-                attempts: opt_int(r.get(1)).unwrap_or(0),
-                enqueued: iso(opt_int(r.get(2)).unwrap_or(0)),
-                failed: iso(opt_int(r.get(3)).unwrap_or(0)),
-                last_status_code: opt_int(r.get(4)),
-                last_error: text(r.get(5)),
+        rows.into_iter()
+            .map(|r| {
+                Ok(DeadLetter {
+                    event: serde_json::from_str(&r.event_json)
+                        .map_err(|e| corrupt(format!("dead letter {}: {e}", r.seq)))?,
+                    attempts: r.attempts,
+                    enqueued: iso(r.enqueued),
+                    failed: iso(r.failed),
+                    last_status_code: r.last_status,
+                    last_error: r.last_error,
+                })
             })
-            .collect())
-    }
-
-    /// Put every dead letter back at the end of the queue, in order, with fresh attempts.
-    async fn redeliver(&self) -> Result<Response, ApiError> {
-        if self.live_subscription()?.is_none() {
-            return Err(ApiError::empty(410));
-        }
-        let rows = self.rows(
-            "SELECT seq, origin, event_json, event_id, event_type, resource FROM dead_letters ORDER BY seq",
-            Vec::new(),
-        )?;
-        let now = now_ms();
-        for r in &rows {
-            let origin = format!("{}#redelivered:{}", text(r.get(1)).unwrap_or_default(), now);
-            self.insert_item(
-                &origin,
-                &text(r.get(2)).unwrap_or_default(),
-                &text(r.get(3)).unwrap_or_default(),
-                &text(r.get(4)).unwrap_or_default(),
-                text(r.get(5)).as_deref(),
-            )?;
-            self.exec(
-                "DELETE FROM dead_letters WHERE seq = ?",
-                vec![opt_int(r.first()).unwrap_or(0).into()],
-            )?;
-        }
-        if !rows.is_empty() {
-            self.ensure_alarm(now).await?;
-        }
-        reply_json(&serde_json::json!({"redelivered": rows.len()}))
-    }
-
-    fn head(&self) -> Result<Option<Item>, ApiError> {
-        let rows = self.rows(
-            "SELECT seq, event_json, event_id, event_type, resource, attempts, next_at, delivered FROM queue WHERE state = ? ORDER BY seq LIMIT 1",
-            vec![PENDING.into()],
-        )?;
-        Ok(rows.first().map(|r| Item {
-            seq: opt_int(r.first()).unwrap_or(0),
-            event_json: text(r.get(1)).unwrap_or_default(),
-            event_id: text(r.get(2)).unwrap_or_default(),
-            event_type: text(r.get(3)).unwrap_or_default(),
-            resource: text(r.get(4)),
-            attempts: opt_int(r.get(5)).unwrap_or(0),
-            next_at: opt_int(r.get(6)).unwrap_or(0),
-            delivered: opt_int(r.get(7)).unwrap_or(0) != 0,
-        }))
-    }
-
-    /// Tell the resource's event log and the directory that the subscription is validated.
-    async fn propagate_validated(&self, sub: &Subscription) -> Result<(), ApiError> {
-        let req = IdRequest { id: sub.id };
-        let log = stub(&self.env, EVENT_LOG, &sub.resource_filter)?;
-        let _: serde_json::Value = call_json(&log, Method::Post, "sub_validate", &req).await?;
-        let dir = stub(&self.env, DIRECTORY, directory::NAME)?;
-        match call_json::<_, serde_json::Value>(&dir, Method::Post, "validate", &req).await {
-            Ok(_) => {}
-            // Deleted meanwhile: nothing to validate.
-            Err(e) if e.status == 404 => {}
-            Err(e) => return Err(e),
-        }
-        self.mark_validated(false)?;
-        Ok(())
-    }
-
-    /// Work the queue head by head (the alarm handler).
-    async fn run(&self) -> Result<(), ApiError> {
-        let cfg = config::load(&self.env)?;
-        let schedule = RetrySchedule::new(cfg.retry_delays.clone());
-        let started = now_ms();
-        self.exec(
-            "DELETE FROM queue WHERE state = ? AND finished < ?",
-            vec![DONE.into(), (started - KEEP_DONE_MS).into()],
-        )?;
-        for _ in 0..MAX_ITEMS_PER_RUN {
-            let Some(sub) = self.live_subscription()? else {
-                return Ok(());
-            };
-            let Some(item) = self.head()? else {
-                return Ok(());
-            };
-            let now = now_ms();
-            if item.next_at > now {
-                return self.ensure_alarm(item.next_at).await;
-            }
-            if now - started > MAX_RUN_MS {
-                return self.ensure_alarm(now).await;
-            }
-            let is_validation = item.event_type == VALIDATION_EVENT_TYPE;
-            if !item.delivered {
-                let body = delivery::webhook_body(&sub.end_point, &item.event_json);
-                let outcome = post_webhook(&sub.end_point, body, cfg.webhook_timeout_secs).await;
-                // The subscription may have been deleted while the request was in flight.
-                if self.live_subscription()?.is_none() {
-                    return Ok(());
-                }
-                if let Some(status) = outcome.status {
-                    self.trace(&TraceRow {
-                        time: String::new(),
-                        activity: delivery::response_activity(&item.event_type, status)
-                            .as_str()
-                            .to_owned(),
-                        cloud_event_id: Some(item.event_id.clone()),
-                        resource: item.resource.clone(),
-                        event_type: Some(item.event_type.clone()),
-                        consumer: Some(sub.consumer.clone()),
-                        endpoint: Some(sub.end_point.clone()),
-                        subscription_id: Some(sub.id),
-                        status_code: Some(status as i64),
-                    })?;
-                }
-                if !outcome.success() {
-                    let attempts = item.attempts + 1;
-                    match schedule.next_attempt_at(attempts as u32, now_ms()) {
-                        Some(at) => {
-                            self.exec(
-                                "UPDATE queue SET attempts = ?, next_at = ?, last_status = ?, last_error = ? WHERE seq = ?",
-                                vec![
-                                    attempts.into(),
-                                    at.into(),
-                                    outcome.status.map(|s| s as i64).into(),
-                                    outcome.error.clone().into(),
-                                    item.seq.into(),
-                                ],
-                            )?;
-                            return self.ensure_alarm(at).await;
-                        }
-                        None => {
-                            self.dead_letter(&item, attempts, &outcome)?;
-                            continue;
-                        }
-                    }
-                }
-                if is_validation {
-                    self.exec(
-                        "UPDATE queue SET delivered = 1 WHERE seq = ?",
-                        vec![item.seq.into()],
-                    )?;
-                }
-            }
-            if is_validation {
-                if let Err(e) = self.propagate_validated(&sub).await {
-                    worker::console_error!(
-                        "subscription {}: could not record validation yet: {}",
-                        sub.id,
-                        e.describe()
-                    );
-                    return self.ensure_alarm(now_ms() + 2_000).await;
-                }
-            }
-            self.exec(
-                "UPDATE queue SET state = ?, finished = ?, attempts = attempts + 1 WHERE seq = ?",
-                vec![DONE.into(), now_ms().into(), item.seq.into()],
-            )?;
-        }
-        self.ensure_alarm(now_ms()).await
-    }
-
-    fn dead_letter(&self, item: &Item, attempts: i64, outcome: &Outcome) -> Result<(), ApiError> {
-        let now = now_ms();
-        self.exec(
-            "INSERT INTO dead_letters (seq, origin, event_json, event_id, event_type, resource, enqueued, attempts, failed, last_status, last_error)
-             SELECT seq, origin, event_json, event_id, event_type, resource, enqueued, ?, ?, ?, ? FROM queue WHERE seq = ?",
-            vec![
-                attempts.into(),
-                now.into(),
-                outcome.status.map(|s| s as i64).into(),
-                outcome.error.clone().into(),
-                item.seq.into(),
-            ],
-        )?;
-        self.exec(
-            "UPDATE queue SET state = ?, finished = ?, attempts = ? WHERE seq = ?",
-            vec![DEAD.into(), now.into(), attempts.into(), item.seq.into()],
-        )
+            .collect()
     }
 
     async fn handle(&self, req: &mut Request) -> Result<Response, ApiError> {
-        let path = req.path();
-        match (req.method(), path.as_str()) {
-            (Method::Post, "/init") => self.init(body_json(req).await?).await,
-            (Method::Post, "/enqueue") => self.enqueue(body_json(req).await?).await,
-            (Method::Post, "/stop") => self.stop().await,
-            (Method::Post, "/validated") => self.mark_validated(true),
+        let at = now();
+        match (req.method(), req.path().as_str()) {
+            (Method::Post, "/init") => {
+                let r: InitRequest = body_json(req).await?;
+                self.drive(|q| q.handle_subscribed(at, r.subscription, r.validation))
+                    .await?;
+                reply_json(&EnqueueReply { queued: true })
+            }
+            (Method::Post, "/enqueue") => {
+                let r: EnqueueRequest = body_json(req).await?;
+                let event = QueuedEvent {
+                    event_json: r.event_json,
+                    event_id: r.event_id,
+                    event_type: r.event_type,
+                    resource: r.resource,
+                };
+                let queued = self
+                    .drive(|q| q.handle_enqueue(at, r.origin, event))
+                    .await?
+                    .map_err(gone)?;
+                reply_json(&EnqueueReply { queued })
+            }
+            (Method::Post, "/stop") => {
+                self.drive(|q| q.handle_deleted(at)).await?;
+                reply_json(&serde_json::json!({"stopped": true}))
+            }
+            (Method::Post, "/validated") => {
+                self.drive(|q| q.handle_validated(at)).await?;
+                reply_json(&serde_json::json!({"validated": true}))
+            }
             (Method::Get, "/deadletters") => reply_json(&self.dead_letters()?),
-            (Method::Post, "/redeliver") => self.redeliver().await,
+            (Method::Post, "/redeliver") => {
+                let n = self
+                    .drive(|q| q.handle_redeliver(at))
+                    .await?
+                    .map_err(gone)?;
+                reply_json(&serde_json::json!({"redelivered": n}))
+            }
             (Method::Get, "/trace") => reply_json(&self.trace_rows()?),
             (Method::Post, "/trace") => {
                 let row: TraceRow = body_json(req).await?;
@@ -606,7 +510,11 @@ impl worker::DurableObject for Delivery {
         if let Err(e) = state.storage().sql().exec(SCHEMA, None) {
             worker::console_error!("Delivery schema: {e}");
         }
-        Delivery { state, env }
+        Delivery {
+            state,
+            env,
+            queue: RefCell::new(None),
+        }
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
@@ -616,8 +524,9 @@ impl worker::DurableObject for Delivery {
     async fn alarm(&self) -> worker::Result<Response> {
         if let Err(e) = self.run().await {
             worker::console_error!("delivery run failed: {}", e.describe());
-            // Try again shortly; the queue is intact.
-            let _ = self.ensure_alarm(now_ms() + 5_000).await;
+            // The queue is intact in storage; run again shortly.
+            self.queue.replace(None);
+            let _ = self.set_alarm(Some(now().plus_millis(RECOVERY_MS))).await;
         }
         Response::ok("done")
     }

@@ -3,6 +3,7 @@
 
 use events_core::authz::builtin::PartyKey;
 use events_core::delivery::validation_event;
+use events_core::delivery_queue::QueuedEvent;
 use events_core::identity::Consumer;
 use events_core::subscription::{
     app_subject_lookup, check_request, complete_app, complete_generic, list_json, not_authorized,
@@ -128,8 +129,12 @@ pub async fn create(mut req: Request, env: &Env, cfg: &Config) -> Result<Respons
         "init",
         &InitRequest {
             subscription: sub.clone(),
-            validation_event_id: event_id,
-            validation_event_json: event.to_json(),
+            validation: QueuedEvent {
+                event_json: event.to_json(),
+                event_id,
+                event_type: event.type_().to_owned(),
+                resource: None,
+            },
         },
     )
     .await?;
