@@ -340,9 +340,7 @@ impl World {
     fn observe(&mut self, change: &Change, cause: Cause) -> Check {
         let max = self.max_attempts();
         match change {
-            Change::Enqueued {
-                seq, key, event, ..
-            } => {
+            Change::Enqueued { seq, key, .. } => {
                 if self.tracks.contains_key(seq) {
                     return fail(format!("{seq:?} enqueued twice"));
                 }
