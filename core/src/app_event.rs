@@ -11,7 +11,6 @@ use crate::error::ApiError;
 use crate::json::Members;
 use crate::time::Timestamp;
 use crate::uri::AbsoluteUri;
-use crate::urn::APP_RESOURCE_PREFIX;
 
 /// Detail of the 400 when a required value is missing (also used when only `specversion` is).
 pub const MSG_MISSING_VALUES: &str =
@@ -187,11 +186,7 @@ pub fn build_app_event(
         [_, org, app, _, party, instance, ..] => (*org, *app, *party, *instance),
         _ => ("", "", "", ""),
     };
-    let mut resource = String::with_capacity(APP_RESOURCE_PREFIX.len() + org.len() + app.len() + 1);
-    resource.push_str(APP_RESOURCE_PREFIX);
-    resource.push_str(org);
-    resource.push('_');
-    resource.push_str(app);
+    let resource = crate::urn::app_resource(org, app);
     let mut instance_id = String::with_capacity(party.len() + instance.len() + 1);
     instance_id.push_str(party);
     instance_id.push('/');

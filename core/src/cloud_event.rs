@@ -402,11 +402,7 @@ impl CloudEvent {
         let (org, app) = app_source_parts(self.source())
             .map(|p| (p.org, p.app))
             .unwrap_or_default();
-        let mut fixed = String::from(urn::APP_RESOURCE_PREFIX);
-        fixed.push_str(&org);
-        fixed.push('_');
-        fixed.push_str(&app);
-        self.set("resource", fixed);
+        self.set("resource", urn::app_resource(&org, &app));
     }
 }
 

@@ -246,6 +246,34 @@ impl core::fmt::Display for Consumer {
     }
 }
 
+/// A party's id in Altinn's register, and the event subject `/party/{id}` that names it (app
+/// instance events, `GET /app/party`, the party index).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PartyId(pub i64);
+
+impl PartyId {
+    const SUBJECT_PREFIX: &'static str = "/party/";
+
+    /// The subject `/party/{id}`.
+    pub fn subject(self) -> String {
+        alloc::format!("{}{}", Self::SUBJECT_PREFIX, self.0)
+    }
+
+    /// The party a subject names, if it is `/party/{integer}`.
+    pub fn from_subject(subject: &str) -> Option<PartyId> {
+        subject
+            .strip_prefix(Self::SUBJECT_PREFIX)
+            .and_then(|id| id.parse::<i64>().ok())
+            .map(PartyId)
+    }
+}
+
+impl core::fmt::Display for PartyId {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -331,5 +359,17 @@ mod tests {
         assert_eq!(parse_guid("not-a-guid"), None);
         let g = guid_from_random([0xff; 16]);
         assert_eq!(g, "ffffffff-ffff-4fff-bfff-ffffffffffff");
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn party_subjects_round_trip() {
+        assert_eq!(PartyId(50001337).subject(), "/party/50001337");
+        assert_eq!(
+            PartyId::from_subject("/party/50001337"),
+            Some(PartyId(50001337))
+        );
+        assert_eq!(PartyId::from_subject("/party/x"), None);
+        assert_eq!(PartyId::from_subject("/person/1"), None);
+        assert_eq!(PartyId::from_subject("/party/"), None);
     }
 }

@@ -9,6 +9,7 @@ extern crate alloc;
 #[cfg(any(test, feature = "std"))]
 extern crate std;
 
+pub mod access;
 pub mod app_event;
 pub mod authz;
 pub mod cloud_event;

@@ -903,7 +903,7 @@ pub fn main_unit_subject(
         MainUnitFormat::Urn => {
             format!("urn:altinn:organization:identifier-no:{organization_identifier}")
         }
-        MainUnitFormat::Party => format!("/party/{party_id}"),
+        MainUnitFormat::Party => crate::identity::PartyId(party_id).subject(),
     }
 }
 

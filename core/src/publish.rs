@@ -30,6 +30,32 @@ pub fn require_json_content_type(content_type: Option<&str>) -> Result<(), ApiEr
     }
 }
 
+/// `POST /storage/events` stores an event only under a resource that is a valid URN (400).
+pub fn require_storable(event: &CloudEvent) -> Result<(), ApiError> {
+    if is_routable(event) {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(
+            "A 'resource' property that is a valid urn must be defined.",
+        ))
+    }
+}
+
+/// `POST /inbound` and `/outbound` accept any event; one without a valid resource URN has no
+/// resource log and no subscription can match it, so it is answered 200 and dropped.
+pub fn is_routable(event: &CloudEvent) -> bool {
+    event.resource().is_some_and(is_valid_urn)
+}
+
+/// `POST /app` reads only JSON, and (unlike Altinn's other JSON endpoints) a request without a
+/// content type is refused too (415).
+pub fn require_app_content_type(content_type: Option<&str>) -> Result<(), ApiError> {
+    if content_type.is_none_or(|c| c.trim().is_empty()) {
+        return Err(ApiError::unsupported_media_type());
+    }
+    require_json_content_type(content_type)
+}
+
 /// A generic event needs a `resource` extension that is a valid URN.
 pub fn validate_generic_event(event: &CloudEvent) -> Result<(), ApiError> {
     match event.resource() {
@@ -95,5 +121,31 @@ mod tests {
             validate_generic_event(&e).is_ok(),
             "need not be a resource URN"
         );
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn storage_and_fan_out_need_a_resource_urn() {
+        let mut e = CloudEvent::parse(
+            br#"{"specversion":"1.0","id":"1","source":"https://x/y","type":"t"}"#,
+        )
+        .unwrap();
+        assert!(!is_routable(&e));
+        assert_eq!(require_storable(&e).unwrap_err().status, 400);
+        e.set("resource", "urn:altinn:resource:r");
+        assert!(is_routable(&e));
+        assert!(require_storable(&e).is_ok());
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn app_events_need_a_json_content_type() {
+        assert_eq!(require_app_content_type(None).unwrap_err().status, 415);
+        assert_eq!(require_app_content_type(Some(" ")).unwrap_err().status, 415);
+        assert_eq!(
+            require_app_content_type(Some("text/plain"))
+                .unwrap_err()
+                .status,
+            415
+        );
+        assert!(require_app_content_type(Some("application/json; charset=utf-8")).is_ok());
     }
 }

@@ -225,7 +225,7 @@ pub fn complete_app(
     let mut subject = non_empty(&req.subject_filter).map(ToOwned::to_owned);
     if subject.is_none() {
         if let Some(p) = found_party.filter(|p| *p != 0) {
-            subject = Some(alloc::format!("/party/{p}"));
+            subject = Some(crate::identity::PartyId(p).subject());
         }
     }
     let consumer = Consumer::from_claims(claims);
@@ -247,11 +247,7 @@ pub fn complete_app(
         let [_, org, app] = parts.as_slice() else {
             return Err(ApiError::text(400, MSG_APP_ID_REQUIRED));
         };
-        let mut r = String::from(urn::APP_RESOURCE_PREFIX);
-        r.push_str(org);
-        r.push('_');
-        r.push_str(app);
-        from_source = Some(r);
+        from_source = Some(urn::app_resource(org, app));
     }
     let resource = match (req.resource_filter.as_deref(), from_source) {
         (Some(given), Some(derived)) if given != derived => {
@@ -351,6 +347,14 @@ pub fn not_authorized(resource_filter: &str) -> ApiError {
     msg.push_str(resource_filter);
     msg.push('.');
     ApiError::text(403, msg)
+}
+
+/// A subscription id from a route (`{id}`), bound as ASP.NET binds `{id:int}`: an int32, or a
+/// 400 naming the value.
+pub fn parse_route_id(raw: &str) -> Result<i64, ApiError> {
+    raw.parse::<i32>()
+        .map(i64::from)
+        .map_err(|_| ApiError::validation("id", alloc::format!("The value '{raw}' is not valid.")))
 }
 
 /// A stored subscription (spec §8.1).

@@ -22,11 +22,44 @@ pub struct LogEntry {
     pub is_success_status_code: bool,
 }
 
+/// Which trace log `GET /storage/events/logs` reads.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LogQuery {
+    /// Webhook responses of one subscription (`?subscriptionId=`).
+    Subscription(i64),
+    /// Registrations and queueing decisions of one resource (`?resource=`).
+    Resource(String),
+}
+
+impl LogQuery {
+    /// Exactly one of the two parameters (empty counts as absent), each valid, or a 400.
+    pub fn from_query(
+        subscription_id: Option<&str>,
+        resource: Option<&str>,
+    ) -> Result<LogQuery, ApiError> {
+        match (subscription_id, resource) {
+            (Some(_), Some(_)) => Err(bad("Give 'subscriptionId' or 'resource', not both.")),
+            (Some(id), None) => crate::subscription::parse_route_id(id).map(LogQuery::Subscription),
+            (None, Some(r)) if crate::urn::is_valid_urn(r) => Ok(LogQuery::Resource(r.to_owned())),
+            (None, Some(_)) => Err(bad("'resource' must be a valid urn.")),
+            (None, None) => Err(bad("Give 'subscriptionId' or 'resource'.")),
+        }
+    }
+}
+
 fn bad(detail: &str) -> ApiError {
     ApiError::bad_request(detail)
 }
 
 impl LogEntry {
+    /// The subscription the entry is filed with; this service keeps trace logs per
+    /// subscription, so an entry without one is a 400.
+    pub fn require_subscription(&self) -> Result<i64, ApiError> {
+        self.subscription_id.ok_or_else(|| {
+            bad("'subscriptionId' is needed to file the entry with its subscription.")
+        })
+    }
+
     /// Parse and check: `cloudEventId` must be a GUID, `endpoint` an absolute URI and
     /// `statusCode` an HTTP status; anything else is a 400 problem.
     pub fn parse(body: &[u8]) -> Result<LogEntry, ApiError> {
@@ -128,5 +161,39 @@ mod tests {
                 }
             );
         }
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn a_log_query_names_one_log() {
+        assert_eq!(
+            LogQuery::from_query(Some("7"), None),
+            Ok(LogQuery::Subscription(7))
+        );
+        assert_eq!(
+            LogQuery::from_query(None, Some("urn:altinn:resource:r")),
+            Ok(LogQuery::Resource("urn:altinn:resource:r".into()))
+        );
+        let detail = |r: Result<LogQuery, ApiError>| match r.unwrap_err().body {
+            ErrorBody::Problem { detail } => detail,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            detail(LogQuery::from_query(Some("7"), Some("urn:a:b"))).as_deref(),
+            Some("Give 'subscriptionId' or 'resource', not both.")
+        );
+        assert_eq!(
+            detail(LogQuery::from_query(None, None)).as_deref(),
+            Some("Give 'subscriptionId' or 'resource'.")
+        );
+        assert_eq!(
+            detail(LogQuery::from_query(None, Some("Urn:x"))).as_deref(),
+            Some("'resource' must be a valid urn.")
+        );
+        assert_eq!(
+            LogQuery::from_query(Some("x"), None).unwrap_err().status,
+            400
+        );
+        let entry = LogEntry::parse(br#"{"cloudEventId":"4A80AF94-1111-2222-3333-444455556666","endpoint":"https://x.example/h","statusCode":200}"#).unwrap();
+        assert_eq!(entry.require_subscription().unwrap_err().status, 400);
     }
 }

@@ -3,6 +3,8 @@
 //! A valid URN matches `^urn:[a-z0-9-]{1,30}(:[a-z0-9()+,.\-;$_!\/]{1,100}){1,10}$`:
 //! lower case only, a namespace of 1–30 characters and 1–10 further non-empty segments.
 
+use alloc::string::String;
+
 /// Prefix of resource URNs.
 pub const RESOURCE_PREFIX: &str = "urn:altinn:resource:";
 /// Prefix of app resources: `urn:altinn:resource:app_{org}_{app}`.
@@ -57,6 +59,16 @@ pub fn split_last(urn: &str) -> (&str, &str) {
 }
 
 /// The resource id of a resource URN (the part after `urn:altinn:resource:`), if it is one.
+/// The resource URN of an Altinn app: `urn:altinn:resource:app_{org}_{app}`.
+pub fn app_resource(org: &str, app: &str) -> String {
+    let mut resource = String::with_capacity(APP_RESOURCE_PREFIX.len() + org.len() + app.len() + 1);
+    resource.push_str(APP_RESOURCE_PREFIX);
+    resource.push_str(org);
+    resource.push('_');
+    resource.push_str(app);
+    resource
+}
+
 pub fn resource_id(resource: &str) -> Option<&str> {
     resource
         .strip_prefix(RESOURCE_PREFIX)

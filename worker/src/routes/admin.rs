@@ -1,9 +1,10 @@
 //! Private admin endpoints feeding the built-in PDP (CONTRACT §4): resource rule documents and
 //! the party register. They need a platform access token issued by `platform`.
 
+use events_core::access::{self, PlatformPolicy};
 use events_core::authz::builtin::{Party, PartyKey};
 use events_core::exchange::{check_org_code, OrgRegistration};
-use events_core::{urn, ApiError};
+use events_core::ApiError;
 use worker::{Env, Method, Request, Response};
 
 use crate::auth;
@@ -15,11 +16,8 @@ use crate::routes::exchange::{load_registration, org_number_object, org_object};
 
 /// No or invalid platform token → 401; one from another issuer → 403.
 async fn require_platform(req: &Request, cfg: &Config) -> Result<(), ApiError> {
-    match auth::access_token(req, cfg).await {
-        None => Err(ApiError::unauthorized()),
-        Some(t) if t.issuer != "platform" => Err(ApiError::forbidden()),
-        Some(_) => Ok(()),
-    }
+    let token = auth::access_token(req, cfg).await;
+    PlatformPolicy::Admin.check(token.as_ref().map(|t| t.issuer.as_str()), false)
 }
 
 /// `PUT/GET/DELETE /events/api/v1/admin/resources/{resourceId}`.
@@ -32,12 +30,7 @@ pub async fn resource(
 ) -> Result<Response, ApiError> {
     require_platform(&req, cfg).await?;
     let id = events_core::query::form_decode(id);
-    let resource = format!("{}{id}", urn::RESOURCE_PREFIX);
-    if !urn::is_valid_urn(&resource) {
-        return Err(ApiError::bad_request(format!(
-            "'{id}' is not a valid resource id: '{resource}' must be a valid urn."
-        )));
-    }
+    let resource = access::admin_resource(&id)?;
     let stub = objects::stub(env, EVENT_LOG, &resource)?;
     let result = match method {
         Method::Put => {

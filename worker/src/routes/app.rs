@@ -3,6 +3,7 @@
 
 use events_core::app_event::{build_app_event, require_org_caller, AppEventRequest};
 use events_core::authz::builtin::PartyKey;
+use events_core::identity::PartyId;
 use events_core::query::{AppEndpoint, AppEventsQuery, SubjectSource, MSG_SUBJECT_REQUIRED};
 use events_core::time::Timestamp;
 use events_core::{urn, ApiError};
@@ -27,11 +28,7 @@ pub async fn publish(mut req: Request, env: &Env, cfg: &Config) -> Result<Respon
     let access = auth::access_token(&req, cfg)
         .await
         .ok_or(ApiError::forbidden())?;
-    let content_type = http::header(&req, "content-type");
-    if content_type.as_deref().is_none_or(|c| c.trim().is_empty()) {
-        return Err(ApiError::unsupported_media_type());
-    }
-    events_core::publish::require_json_content_type(content_type.as_deref())?;
+    events_core::publish::require_app_content_type(http::header(&req, "content-type").as_deref())?;
     let body = http::read_body(&mut req).await?;
     let request = AppEventRequest::parse(&body)?;
     let context = format!("{}/{}", access.issuer, access.app);
@@ -45,15 +42,15 @@ pub async fn publish(mut req: Request, env: &Env, cfg: &Config) -> Result<Respon
 
 /// `/party/{id}` for the request's party, unit or person (spec §6.3). Unknown persons and
 /// units are a 404 problem, as Altinn's register answers.
-async fn subject_of(env: &Env, q: &AppEventsQuery) -> Result<Option<String>, ApiError> {
+async fn party_of(env: &Env, q: &AppEventsQuery) -> Result<Option<PartyId>, ApiError> {
     let key = match q.subject_source() {
         SubjectSource::None => return Ok(None),
-        SubjectSource::Party(p) => return Ok(Some(format!("/party/{p}"))),
+        SubjectSource::Party(p) => return Ok(Some(PartyId(i64::from(p)))),
         SubjectSource::LookupPerson(p) => PartyKey::PersonId(p),
         SubjectSource::LookupUnit(u) => PartyKey::OrgNumber(u),
     };
     match authz::load_party(env, &key).await? {
-        Some(p) => Ok(Some(format!("/party/{}", p.party_id))),
+        Some(p) => Ok(Some(PartyId(p.party_id))),
         None => Err(ApiError::problem(
             404,
             "No party was found in the register for the given person or unit.",
@@ -99,10 +96,10 @@ pub async fn read_for_org(
     let qs = pages::query_string(&req)?;
     let person = http::header(&req, "person");
     let q = AppEventsQuery::from_request(&qs, person.as_deref(), AppEndpoint::ForOrg)?;
-    let subject = subject_of(env, &q).await?;
+    let subject = party_of(env, &q).await?.map(PartyId::subject);
     let org = events_core::query::form_decode(org);
     let app = events_core::query::form_decode(app);
-    let resource = format!("{}{org}_{app}", urn::APP_RESOURCE_PREFIX);
+    let resource = urn::app_resource(&org, &app);
     let stub = objects::stub(env, EVENT_LOG, &resource)?;
     let query = query_request(&q, resource, subject, &caller.claims);
     pages::answer(&req, cfg, &stub, &query, &qs, false).await
@@ -117,11 +114,14 @@ pub async fn read_for_party(req: Request, env: &Env, cfg: &Config) -> Result<Res
     let qs = pages::query_string(&req)?;
     let person = http::header(&req, "person");
     let q = AppEventsQuery::from_request(&qs, person.as_deref(), AppEndpoint::ForParty)?;
-    let Some(subject) = subject_of(env, &q).await? else {
+    let Some(party) = party_of(env, &q).await? else {
         return Err(ApiError::bad_request(MSG_SUBJECT_REQUIRED));
     };
-    let party: i64 = subject.trim_start_matches("/party/").parse().unwrap_or(0);
-    let stub = objects::stub(env, PARTY, &authz::party_object_name(&PartyKey::Id(party)))?;
-    let query = query_request(&q, String::new(), Some(subject), &caller.claims);
+    let stub = objects::stub(
+        env,
+        PARTY,
+        &authz::party_object_name(&PartyKey::Id(party.0)),
+    )?;
+    let query = query_request(&q, String::new(), Some(party.subject()), &caller.claims);
     pages::answer(&req, cfg, &stub, &query, &qs, false).await
 }

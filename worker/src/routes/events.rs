@@ -1,7 +1,7 @@
 //! Generic events: `POST` and `GET /events/api/v1/events` (spec §5.4, §5.5, §7).
 
+use events_core::access::{self, PublishGate};
 use events_core::authz::mapping::publish_request;
-use events_core::identity::{SCOPE_PUBLISH, SCOPE_PUBLISH_ADMIN, SCOPE_SUBSCRIBE};
 use events_core::publish::{require_cloudevents_content_type, validate_generic_event};
 use events_core::query::GenericEventsQuery;
 use events_core::{ApiError, CloudEvent};
@@ -21,9 +21,8 @@ pub async fn publish(mut req: Request, env: &Env, cfg: &Config) -> Result<Respon
     let caller = auth::caller(&req, env, cfg)
         .await
         .ok_or(ApiError::unauthorized())?;
-    if !caller.claims.has_scope(SCOPE_PUBLISH) && auth::access_token(&req, cfg).await.is_none() {
-        return Err(ApiError::forbidden());
-    }
+    let platform_token = auth::access_token(&req, cfg).await.is_some();
+    let check = access::publish_gate(&caller.claims, platform_token)?;
     require_cloudevents_content_type(http::header(&req, "content-type").as_deref())?;
     let body = http::read_body(&mut req).await?;
     let mut event =
@@ -33,7 +32,7 @@ pub async fn publish(mut req: Request, env: &Env, cfg: &Config) -> Result<Respon
     // Authorization is decided on the event as published; the built-in PDP runs inside the
     // resource's object (which holds the rule document), a remote PDP is asked here.
     let mut authorize = None;
-    if !caller.claims.has_scope_ignore_case(SCOPE_PUBLISH_ADMIN) {
+    if check == PublishGate::Pdp {
         let replacements =
             authz::person_subject_replacements(env, event.subject().into_iter()).await?;
         let subject_override = event
@@ -71,9 +70,7 @@ pub async fn read(req: Request, env: &Env, cfg: &Config) -> Result<Response, Api
     let caller = auth::caller(&req, env, cfg)
         .await
         .ok_or(ApiError::unauthorized())?;
-    if !caller.claims.has_scope(SCOPE_SUBSCRIBE) {
-        return Err(ApiError::forbidden());
-    }
+    access::read_gate(&caller.claims)?;
     let qs = pages::query_string(&req)?;
     let alt_header = http::header(&req, "Altinn-AlternativeSubject");
     let q = GenericEventsQuery::from_request(&qs, alt_header.as_deref())?;

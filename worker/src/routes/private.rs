@@ -2,10 +2,11 @@
 //! `PlatformAccessToken` (401 without any credentials, 403 with a user token but no valid
 //! platform token).
 
+use events_core::access::PlatformPolicy;
 use events_core::delivery::{response_activity, Activity};
-use events_core::publish::{require_cloudevents_content_type, require_json_content_type};
+use events_core::publish::{self, require_cloudevents_content_type, require_json_content_type};
 use events_core::subscription::Subscription;
-use events_core::trace::LogEntry;
+use events_core::trace::{LogEntry, LogQuery};
 use events_core::{ApiError, CloudEvent};
 use worker::{Env, Method, Request, Response};
 
@@ -25,14 +26,10 @@ pub async fn require_platform_access(
     env: &Env,
     cfg: &Config,
 ) -> Result<AccessToken, ApiError> {
-    if let Some(t) = auth::access_token(req, cfg).await {
-        return Ok(t);
-    }
-    if auth::caller(req, env, cfg).await.is_some() {
-        Err(ApiError::forbidden())
-    } else {
-        Err(ApiError::unauthorized())
-    }
+    let token = auth::access_token(req, cfg).await;
+    let has_caller = token.is_none() && auth::caller(req, env, cfg).await.is_some();
+    PlatformPolicy::Components.check(token.as_ref().map(|t| t.issuer.as_str()), has_caller)?;
+    token.ok_or_else(ApiError::unauthorized)
 }
 
 /// `PUT /subscriptions/validate/{id}`: mark validated; answers the subscription as it was
@@ -80,7 +77,7 @@ pub async fn fan_out(mut req: Request, env: &Env, cfg: &Config) -> Result<Respon
     require_platform_access(&req, env, cfg).await?;
     let mut event = read_event(&mut req).await?;
     event.normalise_resource();
-    if event.resource().is_some_and(events_core::urn::is_valid_urn) {
+    if publish::is_routable(&event) {
         send_to_log(env, &event, false, true)
             .await
             .map_err(|e| ApiError::text(503, e.describe()))?;
@@ -99,11 +96,7 @@ pub async fn store(mut req: Request, env: &Env, cfg: &Config) -> Result<Response
             format!("Failed to save event with ID {} to storage.", event.id()),
         )
     };
-    if !event.resource().is_some_and(events_core::urn::is_valid_urn) {
-        return Err(ApiError::bad_request(
-            "A 'resource' property that is a valid urn must be defined.",
-        ));
-    }
+    publish::require_storable(&event)?;
     send_to_log(env, &event, true, false)
         .await
         .map_err(|_| failed())?;
@@ -117,11 +110,7 @@ pub async fn write_log(mut req: Request, env: &Env, cfg: &Config) -> Result<Resp
     require_json_content_type(http::header(&req, "content-type").as_deref())?;
     let body = http::read_body(&mut req).await?;
     let entry = LogEntry::parse(&body)?;
-    let Some(sub_id) = entry.subscription_id else {
-        return Err(ApiError::bad_request(
-            "'subscriptionId' is needed to file the entry with its subscription.",
-        ));
-    };
+    let sub_id = entry.require_subscription()?;
     let activity: Activity = response_activity(
         entry.cloud_event_type.as_deref().unwrap_or(""),
         entry.status_code,
@@ -150,32 +139,23 @@ pub async fn read_logs(req: Request, env: &Env, cfg: &Config) -> Result<Response
         .url()
         .map_err(|_| ApiError::bad_request("The request URL is not valid."))?;
     let q = events_core::query::QueryString::parse(url.query().unwrap_or(""));
-    if q.non_empty("subscriptionId").is_some() && q.non_empty("resource").is_some() {
-        return Err(ApiError::bad_request(
-            "Give 'subscriptionId' or 'resource', not both.",
-        ));
-    }
-    let rows: Vec<TraceRow> = if let Some(id) = q.non_empty("subscriptionId") {
-        let id = parse_id(id)?;
-        let delivery = objects::stub(env, DELIVERY, &id.to_string())?;
-        let mut resp = objects::call(&delivery, Method::Get, "trace", None).await?;
-        objects::body_json_of(&mut resp)
-            .await
-            .map_err(|e| http::platform_error("Could not read the trace log", e))?
-    } else if let Some(resource) = q.non_empty("resource") {
-        if !events_core::urn::is_valid_urn(resource) {
-            return Err(ApiError::bad_request("'resource' must be a valid urn."));
+    let query = LogQuery::from_query(q.non_empty("subscriptionId"), q.non_empty("resource"))?;
+    let rows: Vec<TraceRow> = match query {
+        LogQuery::Subscription(id) => {
+            let delivery = objects::stub(env, DELIVERY, &id.to_string())?;
+            let mut resp = objects::call(&delivery, Method::Get, "trace", None).await?;
+            objects::body_json_of(&mut resp)
+                .await
+                .map_err(|e| http::platform_error("Could not read the trace log", e))?
         }
-        let log = objects::stub(env, EVENT_LOG, resource)?;
-        let query = QueryRequest {
-            resource: resource.to_owned(),
-            ..QueryRequest::default()
-        };
-        objects::call_json(&log, Method::Post, "trace", &query).await?
-    } else {
-        return Err(ApiError::bad_request(
-            "Give 'subscriptionId' or 'resource'.",
-        ));
+        LogQuery::Resource(resource) => {
+            let log = objects::stub(env, EVENT_LOG, &resource)?;
+            let query = QueryRequest {
+                resource,
+                ..QueryRequest::default()
+            };
+            objects::call_json(&log, Method::Post, "trace", &query).await?
+        }
     };
     let body = serde_json::json!({"count": rows.len(), "entries": rows});
     http::json(200, body.to_string())

@@ -1,6 +1,7 @@
 //! Subscriptions: create, list, get and delete (spec §5.6–§5.9, §8), plus this service's
 //! dead-letter endpoints.
 
+use events_core::access;
 use events_core::authz::builtin::PartyKey;
 use events_core::delivery::validation_event;
 use events_core::delivery_queue::QueuedEvent;
@@ -34,12 +35,7 @@ async fn caller(req: &Request, env: &Env, cfg: &Config) -> Result<Caller, ApiErr
         .ok_or(ApiError::unauthorized())
 }
 
-/// Route id → int32, as ASP.NET binds `{id:int}`.
-pub fn parse_id(raw: &str) -> Result<i64, ApiError> {
-    raw.parse::<i32>()
-        .map(i64::from)
-        .map_err(|_| ApiError::validation("id", format!("The value '{raw}' is not valid.")))
-}
+pub use events_core::subscription::parse_route_id as parse_id;
 
 /// The party id the register has for an alternative subject; look-up failures count as
 /// "not found" (Altinn swallows them so the API cannot be used to probe for persons).
@@ -168,10 +164,7 @@ async fn owned(env: &Env, caller: &Caller, id: i64) -> Result<Subscription, ApiE
     let dir = objects::stub(env, DIRECTORY, directory::NAME)?;
     let sub: Subscription =
         objects::call_json(&dir, Method::Post, "get", &IdRequest { id }).await?;
-    let entity = Consumer::from_claims(&caller.claims);
-    if entity.as_ref().map(Consumer::as_str) != Some(sub.created_by.as_str()) {
-        return Err(ApiError::forbidden());
-    }
+    access::require_owner(&sub, &caller.claims)?;
     Ok(sub)
 }
 

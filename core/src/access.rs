@@ -1,0 +1,179 @@
+//! The gates in front of each API area: which token a caller needs before anything else is
+//! looked at, and what a request may touch. The worker verifies tokens (signatures need
+//! WebCrypto) and hands the verified facts here; every answer (401, 403, which PDP check
+//! follows) is decided in this module.
+
+use alloc::format;
+use alloc::string::String;
+
+use crate::error::ApiError;
+use crate::identity::{Claims, Consumer, SCOPE_PUBLISH, SCOPE_PUBLISH_ADMIN, SCOPE_SUBSCRIBE};
+use crate::subscription::Subscription;
+use crate::urn;
+
+/// What follows a successful publish gate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PublishGate {
+    /// The PDP decides whether the caller may publish this event.
+    Pdp,
+    /// The caller holds `altinn:events.publish.admin` (any case): no PDP check (spec §11.4).
+    AdminScope,
+}
+
+/// `POST /events`: the caller needs the publish scope or a platform access token (an Altinn
+/// component publishing on its own behalf); otherwise 403. `platform_token`: the request also
+/// carries a valid platform access token.
+pub fn publish_gate(claims: &Claims, platform_token: bool) -> Result<PublishGate, ApiError> {
+    if !claims.has_scope(SCOPE_PUBLISH) && !platform_token {
+        return Err(ApiError::forbidden());
+    }
+    Ok(if claims.has_scope_ignore_case(SCOPE_PUBLISH_ADMIN) {
+        PublishGate::AdminScope
+    } else {
+        PublishGate::Pdp
+    })
+}
+
+/// `GET /events`: the caller needs the subscribe scope (403 otherwise).
+pub fn read_gate(claims: &Claims) -> Result<(), ApiError> {
+    if claims.has_scope(SCOPE_SUBSCRIBE) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden())
+    }
+}
+
+/// Who may call the private endpoints, by their platform access token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlatformPolicy {
+    /// Altinn's `PlatformAccess` policy (spec §5.10–§5.15): any valid platform access token.
+    /// Without one, a caller with an Altinn token is refused (403), a caller with nothing is
+    /// not authenticated (401).
+    Components,
+    /// This service's admin endpoints (CONTRACT §4): a platform access token issued by
+    /// `platform`; none → 401, another issuer → 403.
+    Admin,
+}
+
+/// The issuer the admin endpoints accept.
+pub const ADMIN_ISSUER: &str = "platform";
+
+impl PlatformPolicy {
+    /// `token_issuer`: the issuer of the request's valid platform access token, if it has one;
+    /// `has_caller`: the request also carries a valid Altinn token.
+    pub fn check(self, token_issuer: Option<&str>, has_caller: bool) -> Result<(), ApiError> {
+        match (self, token_issuer) {
+            (PlatformPolicy::Components, Some(_)) => Ok(()),
+            (PlatformPolicy::Components, None) if has_caller => Err(ApiError::forbidden()),
+            (PlatformPolicy::Admin, Some(ADMIN_ISSUER)) => Ok(()),
+            (PlatformPolicy::Admin, Some(_)) => Err(ApiError::forbidden()),
+            (_, None) => Err(ApiError::unauthorized()),
+        }
+    }
+}
+
+/// A subscription is read, deleted and managed only by the entity that created it (403 for
+/// anyone else; spec §8.3).
+pub fn require_owner(subscription: &Subscription, claims: &Claims) -> Result<(), ApiError> {
+    let entity = Consumer::from_claims(claims);
+    if entity.as_ref().map(Consumer::as_str) == Some(subscription.created_by.as_str()) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden())
+    }
+}
+
+/// The resource URN an admin route's `{resourceId}` names (already percent-decoded).
+pub fn admin_resource(id: &str) -> Result<String, ApiError> {
+    let resource = format!("{}{id}", urn::RESOURCE_PREFIX);
+    if urn::is_valid_urn(&resource) {
+        Ok(resource)
+    } else {
+        Err(ApiError::bad_request(format!(
+            "'{id}' is not a valid resource id: '{resource}' must be a valid urn."
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    fn claims(v: Value) -> Claims {
+        match v {
+            Value::Object(m) => Claims::new(m),
+            _ => Claims::default(),
+        }
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn publishing_needs_the_scope_or_a_platform_token() {
+        let none = claims(json!({"urn:altinn:org": "ttd"}));
+        assert_eq!(publish_gate(&none, false).unwrap_err().status, 403);
+        assert_eq!(publish_gate(&none, true), Ok(PublishGate::Pdp));
+        let scoped = claims(json!({"scope": "altinn:events.publish"}));
+        assert_eq!(publish_gate(&scoped, false), Ok(PublishGate::Pdp));
+        let admin = claims(json!({"scope": "altinn:events.publish ALTINN:EVENTS.PUBLISH.ADMIN"}));
+        assert_eq!(publish_gate(&admin, false), Ok(PublishGate::AdminScope));
+        // The admin scope alone does not open the gate.
+        let admin_only = claims(json!({"scope": "altinn:events.publish.admin"}));
+        assert_eq!(publish_gate(&admin_only, false).unwrap_err().status, 403);
+        assert_eq!(publish_gate(&admin_only, true), Ok(PublishGate::AdminScope));
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn reading_needs_the_subscribe_scope() {
+        assert!(read_gate(&claims(json!({"scope": "altinn:events.subscribe"}))).is_ok());
+        let e = read_gate(&claims(json!({"scope": "altinn:events.publish"}))).unwrap_err();
+        assert_eq!(e.status, 403);
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn platform_policies() {
+        use PlatformPolicy::*;
+        let status = |r: Result<(), ApiError>| r.map_or_else(|e| e.status, |()| 200);
+        assert_eq!(status(Components.check(Some("studio"), false)), 200);
+        assert_eq!(status(Components.check(None, true)), 403);
+        assert_eq!(status(Components.check(None, false)), 401);
+        assert_eq!(status(Admin.check(Some("platform"), false)), 200);
+        assert_eq!(status(Admin.check(Some("studio"), true)), 403);
+        assert_eq!(status(Admin.check(None, true)), 401);
+        assert_eq!(status(Admin.check(None, false)), 401);
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn only_the_creator_owns_a_subscription() {
+        let sub = Subscription {
+            id: 1,
+            end_point: "https://example.com/hook".into(),
+            source_filter: None,
+            resource_filter: "urn:altinn:resource:ttd-demo".into(),
+            subject_filter: None,
+            type_filter: None,
+            consumer: "/org/ttd".into(),
+            created_by: "/org/ttd".into(),
+            created: "2026-01-01T00:00:00Z".into(),
+            validated: true,
+            include_subunits: false,
+        };
+        assert!(require_owner(&sub, &claims(json!({"urn:altinn:org": "ttd"}))).is_ok());
+        let other = require_owner(&sub, &claims(json!({"urn:altinn:org": "skd"})));
+        assert_eq!(other.unwrap_err().status, 403);
+        assert_eq!(
+            require_owner(&sub, &Claims::default()).unwrap_err().status,
+            403
+        );
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn admin_resource_ids_must_make_a_urn() {
+        assert_eq!(
+            admin_resource("ttd-demo").as_deref(),
+            Ok("urn:altinn:resource:ttd-demo")
+        );
+        let e = admin_resource("").unwrap_err();
+        assert_eq!(e.status, 400);
+    }
+}
