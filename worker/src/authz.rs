@@ -11,7 +11,7 @@ use events_core::ApiError;
 use worker::{Env, Fetch, Headers, Method, Request, RequestInit};
 
 use crate::config::Config;
-use crate::objects::{self, EVENT_LOG, PARTY};
+use crate::rpc::{self, EVENT_LOG, PARTY};
 
 /// Timeout of a remote PDP call.
 const PDP_TIMEOUT_MS: u32 = 10_000;
@@ -32,10 +32,10 @@ pub fn party_object_name(key: &PartyKey) -> String {
 
 /// Load one party register entry.
 pub async fn load_party(env: &Env, key: &PartyKey) -> Result<Option<Party>, ApiError> {
-    let stub = objects::stub(env, PARTY, &party_object_name(key))?;
-    match objects::call(&stub, Method::Get, "record", None).await {
+    let stub = rpc::stub(env, PARTY, &party_object_name(key))?;
+    match rpc::call(&stub, Method::Get, "record", None).await {
         Ok(mut resp) => {
-            let text = objects::body_text(&mut resp)
+            let text = rpc::body_text(&mut resp)
                 .await
                 .map_err(|e| crate::http::platform_error("Could not read a party", e))?;
             Ok(serde_json::from_str(&text).ok())
@@ -47,14 +47,14 @@ pub async fn load_party(env: &Env, key: &PartyKey) -> Result<Option<Party>, ApiE
 
 /// Load the rule document of a resource id from its event-log object.
 pub async fn load_policy(env: &Env, resource_id: &str) -> Result<Option<ResourcePolicy>, ApiError> {
-    let stub = objects::stub(
+    let stub = rpc::stub(
         env,
         EVENT_LOG,
         &format!("urn:altinn:resource:{resource_id}"),
     )?;
-    match objects::call(&stub, Method::Get, "policy", None).await {
+    match rpc::call(&stub, Method::Get, "policy", None).await {
         Ok(mut resp) => {
-            let bytes = objects::body_bytes(&mut resp)
+            let bytes = rpc::body_bytes(&mut resp)
                 .await
                 .map_err(|e| crate::http::platform_error("Could not read a policy", e))?;
             Ok(ResourcePolicy::parse(&bytes).ok())
@@ -78,12 +78,12 @@ pub async fn learn_own_party(env: &Env, claims: &Claims) -> Result<(), ApiError>
     ) else {
         return Ok(());
     };
-    let stub = objects::stub(env, PARTY, &user_object_name(&user))?;
+    let stub = rpc::stub(env, PARTY, &user_object_name(&user))?;
     let record = Party {
         party_id: party,
         ..Party::default()
     };
-    objects::call(
+    rpc::call(
         &stub,
         Method::Put,
         "record",
@@ -94,10 +94,10 @@ pub async fn learn_own_party(env: &Env, claims: &Claims) -> Result<(), ApiError>
 }
 
 async fn load_own_party(env: &Env, user_id: &str) -> Result<Option<i64>, ApiError> {
-    let stub = objects::stub(env, PARTY, &user_object_name(user_id))?;
-    match objects::call(&stub, Method::Get, "record", None).await {
+    let stub = rpc::stub(env, PARTY, &user_object_name(user_id))?;
+    match rpc::call(&stub, Method::Get, "record", None).await {
         Ok(mut resp) => {
-            let text = objects::body_text(&mut resp)
+            let text = rpc::body_text(&mut resp)
                 .await
                 .map_err(|e| crate::http::platform_error("Could not read a party", e))?;
             Ok(serde_json::from_str::<Party>(&text)

@@ -13,6 +13,7 @@ mod objects;
 mod openapi;
 mod routes;
 pub mod routing;
+mod rpc;
 
 pub use objects::delivery::Delivery;
 pub use objects::directory::SubscriptionDirectory;

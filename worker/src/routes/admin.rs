@@ -11,8 +11,8 @@ use crate::auth;
 use crate::authz::{load_party, party_object_name};
 use crate::config::Config;
 use crate::http;
-use crate::objects::{self, EVENT_LOG, PARTY};
 use crate::routes::exchange::{load_registration, org_number_object, org_object};
+use crate::rpc::{self, EVENT_LOG, PARTY};
 
 /// No or invalid platform token → 401; one from another issuer → 403.
 async fn require_platform(req: &Request, cfg: &Config) -> Result<(), ApiError> {
@@ -31,17 +31,17 @@ pub async fn resource(
     require_platform(&req, cfg).await?;
     let id = events_core::query::form_decode(id);
     let resource = access::admin_resource(&id)?;
-    let stub = objects::stub(env, EVENT_LOG, &resource)?;
+    let stub = rpc::stub(env, EVENT_LOG, &resource)?;
     let result = match method {
         Method::Put => {
             events_core::publish::require_json_content_type(
                 http::header(&req, "content-type").as_deref(),
             )?;
             let body = http::read_body(&mut req).await?;
-            objects::call(&stub, Method::Put, "policy", Some(body)).await
+            rpc::call(&stub, Method::Put, "policy", Some(body)).await
         }
-        Method::Get => objects::call(&stub, Method::Get, "policy", None).await,
-        Method::Delete => objects::call(&stub, Method::Delete, "policy", None).await,
+        Method::Get => rpc::call(&stub, Method::Get, "policy", None).await,
+        Method::Delete => rpc::call(&stub, Method::Delete, "policy", None).await,
         _ => return Err(ApiError::empty(405)),
     };
     match result {
@@ -50,7 +50,7 @@ pub async fn resource(
             if status == 204 {
                 return http::empty(204);
             }
-            let bytes = objects::body_bytes(&mut resp)
+            let bytes = rpc::body_bytes(&mut resp)
                 .await
                 .map_err(|e| http::platform_error("read", e))?;
             http::json(status, bytes)
@@ -108,8 +108,8 @@ pub async fn party(
             let json = party.to_json();
             let new_keys = keys_of(&party);
             for key in &new_keys {
-                let stub = objects::stub(env, PARTY, &party_object_name(key))?;
-                objects::call(
+                let stub = rpc::stub(env, PARTY, &party_object_name(key))?;
+                rpc::call(
                     &stub,
                     Method::Put,
                     "record",
@@ -119,8 +119,8 @@ pub async fn party(
             }
             if let Some(old) = &old {
                 for key in keys_of(old).into_iter().filter(|k| !new_keys.contains(k)) {
-                    let stub = objects::stub(env, PARTY, &party_object_name(&key))?;
-                    objects::call(&stub, Method::Delete, "record", None).await?;
+                    let stub = rpc::stub(env, PARTY, &party_object_name(&key))?;
+                    rpc::call(&stub, Method::Delete, "record", None).await?;
                 }
             }
             http::json(if old.is_some() { 200 } else { 201 }, json)
@@ -130,8 +130,8 @@ pub async fn party(
                 return Err(not_found());
             };
             for key in keys_of(&old) {
-                let stub = objects::stub(env, PARTY, &party_object_name(&key))?;
-                objects::call(&stub, Method::Delete, "record", None).await?;
+                let stub = rpc::stub(env, PARTY, &party_object_name(&key))?;
+                rpc::call(&stub, Method::Delete, "record", None).await?;
             }
             http::empty(204)
         }
@@ -140,12 +140,12 @@ pub async fn party(
 }
 
 async fn put_record(env: &Env, object: &str, json: Option<&str>) -> Result<(), ApiError> {
-    let stub = objects::stub(env, PARTY, object)?;
+    let stub = rpc::stub(env, PARTY, object)?;
     match json {
         Some(json) => {
-            objects::call(&stub, Method::Put, "record", Some(json.as_bytes().to_vec())).await?
+            rpc::call(&stub, Method::Put, "record", Some(json.as_bytes().to_vec())).await?
         }
-        None => objects::call(&stub, Method::Delete, "record", None).await?,
+        None => rpc::call(&stub, Method::Delete, "record", None).await?,
     };
     Ok(())
 }

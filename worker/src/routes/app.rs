@@ -14,9 +14,9 @@ use crate::authz;
 use crate::config::Config;
 use crate::http;
 use crate::objects::event_query::QueryRequest;
-use crate::objects::{self, EVENT_LOG, PARTY};
 use crate::routes::pages;
 use crate::routes::private::send_to_log;
+use crate::rpc::{self, EVENT_LOG, PARTY};
 
 /// `POST /events/api/v1/app`: a token (401) and a platform access token (403), JSON (415),
 /// the required values (400), the ownership check (401 JSON string), then 201 with
@@ -100,7 +100,7 @@ pub async fn read_for_org(
     let org = events_core::query::form_decode(org);
     let app = events_core::query::form_decode(app);
     let resource = urn::app_resource(&org, &app);
-    let stub = objects::stub(env, EVENT_LOG, &resource)?;
+    let stub = rpc::stub(env, EVENT_LOG, &resource)?;
     let query = query_request(&q, resource, subject, &caller.claims);
     pages::answer(&req, cfg, &stub, &query, &qs, false).await
 }
@@ -117,7 +117,7 @@ pub async fn read_for_party(req: Request, env: &Env, cfg: &Config) -> Result<Res
     let Some(party) = party_of(env, &q).await? else {
         return Err(ApiError::bad_request(MSG_SUBJECT_REQUIRED));
     };
-    let stub = objects::stub(
+    let stub = rpc::stub(
         env,
         PARTY,
         &authz::party_object_name(&PartyKey::Id(party.0)),

@@ -13,8 +13,8 @@ use crate::config::Config;
 use crate::http;
 use crate::objects::event_log::{PublishCheck, PublishReply, PublishRequest};
 use crate::objects::event_query::QueryRequest;
-use crate::objects::{self, EVENT_LOG};
 use crate::routes::pages;
+use crate::rpc::{self, EVENT_LOG};
 
 /// `POST /events/api/v1/events`: 401 → 403 → 415 → 413 → 400 → PDP 403 → 200.
 pub async fn publish(mut req: Request, env: &Env, cfg: &Config) -> Result<Response, ApiError> {
@@ -60,8 +60,8 @@ pub async fn publish(mut req: Request, env: &Env, cfg: &Config) -> Result<Respon
     event.normalise_resource();
     let resource = event.resource().unwrap_or_default().to_owned();
     let store = PublishRequest::from_event(&event, authorize, true, true);
-    let stub = objects::stub(env, EVENT_LOG, &resource)?;
-    let _: PublishReply = objects::call_json(&stub, Method::Post, "publish", &store).await?;
+    let stub = rpc::stub(env, EVENT_LOG, &resource)?;
+    let _: PublishReply = rpc::call_json(&stub, Method::Post, "publish", &store).await?;
     http::empty(200)
 }
 
@@ -75,7 +75,7 @@ pub async fn read(req: Request, env: &Env, cfg: &Config) -> Result<Response, Api
     let alt_header = http::header(&req, "Altinn-AlternativeSubject");
     let q = GenericEventsQuery::from_request(&qs, alt_header.as_deref())?;
 
-    let stub = objects::stub(env, EVENT_LOG, &q.resource)?;
+    let stub = rpc::stub(env, EVENT_LOG, &q.resource)?;
     let request = QueryRequest {
         resource: q.resource.clone(),
         after: Some(q.after.clone()),

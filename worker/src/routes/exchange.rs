@@ -8,7 +8,7 @@ use events_core::ApiError;
 use worker::{Env, Method, Request, Response};
 
 use crate::config::Config;
-use crate::objects::{self, PARTY};
+use crate::rpc::{self, PARTY};
 use crate::{auth, http};
 
 /// The `Party` object holding the org code registered for an organisation number.
@@ -26,10 +26,10 @@ pub async fn load_registration(
     env: &Env,
     object: &str,
 ) -> Result<Option<OrgRegistration>, ApiError> {
-    let stub = objects::stub(env, PARTY, object)?;
-    match objects::call(&stub, Method::Get, "record", None).await {
+    let stub = rpc::stub(env, PARTY, object)?;
+    match rpc::call(&stub, Method::Get, "record", None).await {
         Ok(mut resp) => {
-            let text = objects::body_text(&mut resp)
+            let text = rpc::body_text(&mut resp)
                 .await
                 .map_err(|e| http::platform_error("Could not read an org registration", e))?;
             Ok(OrgRegistration::from_stored(&text))

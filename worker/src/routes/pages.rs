@@ -7,10 +7,10 @@ use worker::{Headers, Method, Request, Response, ResponseBody, ResponseBuilder, 
 
 use crate::config::Config;
 use crate::http;
-use crate::objects;
 use crate::objects::event_query::{
     decode_header, QueryRequest, H_COUNT, H_FIRST_SUBJECT, H_LAST_ID,
 };
+use crate::rpc;
 
 /// The decoded query string of a request.
 pub fn query_string(req: &Request) -> Result<QueryString, ApiError> {
@@ -31,7 +31,7 @@ pub async fn answer(
     subject_from_first: bool,
 ) -> Result<Response, ApiError> {
     let body = serde_json::to_vec(query).map_err(|e| ApiError::internal(e.to_string()))?;
-    let from_store = objects::call(stub, Method::Post, "query", Some(body)).await?;
+    let from_store = rpc::call(stub, Method::Post, "query", Some(body)).await?;
     let headers = Headers::new();
     let _ = headers.set("content-type", http::CLOUDEVENTS_JSON);
     let count: usize = http::header_of(&from_store, H_COUNT)

@@ -17,8 +17,8 @@ use crate::objects::delivery::TraceRow;
 use crate::objects::directory::{self, IdRequest};
 use crate::objects::event_log::{PublishReply, PublishRequest};
 use crate::objects::event_query::QueryRequest;
-use crate::objects::{self, DELIVERY, DIRECTORY, EVENT_LOG};
 use crate::routes::subscriptions::parse_id;
+use crate::rpc::{self, DELIVERY, DIRECTORY, EVENT_LOG};
 
 /// The `PlatformAccess` policy.
 pub async fn require_platform_access(
@@ -42,14 +42,14 @@ pub async fn validate(
 ) -> Result<Response, ApiError> {
     require_platform_access(&req, env, cfg).await?;
     let id = parse_id(raw_id)?;
-    let dir = objects::stub(env, DIRECTORY, directory::NAME)?;
+    let dir = rpc::stub(env, DIRECTORY, directory::NAME)?;
     let before: Subscription =
-        objects::call_json(&dir, Method::Post, "validate", &IdRequest { id }).await?;
-    let log = objects::stub(env, EVENT_LOG, &before.resource_filter)?;
+        rpc::call_json(&dir, Method::Post, "validate", &IdRequest { id }).await?;
+    let log = rpc::stub(env, EVENT_LOG, &before.resource_filter)?;
     let _: serde_json::Value =
-        objects::call_json(&log, Method::Post, "sub_validate", &IdRequest { id }).await?;
-    let delivery = objects::stub(env, DELIVERY, &id.to_string())?;
-    objects::call(&delivery, Method::Post, "validated", None).await?;
+        rpc::call_json(&log, Method::Post, "sub_validate", &IdRequest { id }).await?;
+    let delivery = rpc::stub(env, DELIVERY, &id.to_string())?;
+    rpc::call(&delivery, Method::Post, "validated", None).await?;
     http::json(200, before.to_json())
 }
 
@@ -67,8 +67,8 @@ pub async fn send_to_log(
     fan_out: bool,
 ) -> Result<PublishReply, ApiError> {
     let request = PublishRequest::from_event(event, None, store, fan_out);
-    let stub = objects::stub(env, EVENT_LOG, &request.resource)?;
-    objects::call_json(&stub, Method::Post, "publish", &request).await
+    let stub = rpc::stub(env, EVENT_LOG, &request.resource)?;
+    rpc::call_json(&stub, Method::Post, "publish", &request).await
 }
 
 /// `POST /inbound` and `POST /outbound`: match the event against subscriptions and queue it
@@ -126,8 +126,8 @@ pub async fn write_log(mut req: Request, env: &Env, cfg: &Config) -> Result<Resp
         subscription_id: Some(sub_id),
         status_code: Some(entry.status_code as i64),
     };
-    let delivery = objects::stub(env, DELIVERY, &sub_id.to_string())?;
-    let _: serde_json::Value = objects::call_json(&delivery, Method::Post, "trace", &row).await?;
+    let delivery = rpc::stub(env, DELIVERY, &sub_id.to_string())?;
+    let _: serde_json::Value = rpc::call_json(&delivery, Method::Post, "trace", &row).await?;
     http::empty(201)
 }
 
@@ -142,19 +142,19 @@ pub async fn read_logs(req: Request, env: &Env, cfg: &Config) -> Result<Response
     let query = LogQuery::from_query(q.non_empty("subscriptionId"), q.non_empty("resource"))?;
     let rows: Vec<TraceRow> = match query {
         LogQuery::Subscription(id) => {
-            let delivery = objects::stub(env, DELIVERY, &id.to_string())?;
-            let mut resp = objects::call(&delivery, Method::Get, "trace", None).await?;
-            objects::body_json_of(&mut resp)
+            let delivery = rpc::stub(env, DELIVERY, &id.to_string())?;
+            let mut resp = rpc::call(&delivery, Method::Get, "trace", None).await?;
+            rpc::body_json_of(&mut resp)
                 .await
                 .map_err(|e| http::platform_error("Could not read the trace log", e))?
         }
         LogQuery::Resource(resource) => {
-            let log = objects::stub(env, EVENT_LOG, &resource)?;
+            let log = rpc::stub(env, EVENT_LOG, &resource)?;
             let query = QueryRequest {
                 resource,
                 ..QueryRequest::default()
             };
-            objects::call_json(&log, Method::Post, "trace", &query).await?
+            rpc::call_json(&log, Method::Post, "trace", &query).await?
         }
     };
     let body = serde_json::json!({"count": rows.len(), "entries": rows});

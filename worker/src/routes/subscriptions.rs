@@ -21,7 +21,7 @@ use crate::http;
 use crate::objects::delivery::{DeadLetter, InitRequest};
 use crate::objects::directory::{self, CreateReply, CreateRequest, IdRequest, ListRequest};
 use crate::objects::event_log::SubscriptionUpsert;
-use crate::objects::{self, DELIVERY, DIRECTORY, EVENT_LOG};
+use crate::rpc::{self, DELIVERY, DIRECTORY, EVENT_LOG};
 
 pub const PATH: &str = "/events/api/v1/subscriptions";
 
@@ -92,8 +92,8 @@ pub async fn create(mut req: Request, env: &Env, cfg: &Config) -> Result<Respons
     // The validation event's id is drawn before anything is stored, so a failing random
     // source stores nothing.
     let event_id = http::new_guid()?;
-    let dir = objects::stub(env, DIRECTORY, directory::NAME)?;
-    let created: CreateReply = objects::call_json(
+    let dir = rpc::stub(env, DIRECTORY, directory::NAME)?;
+    let created: CreateReply = rpc::call_json(
         &dir,
         Method::Post,
         "create",
@@ -106,8 +106,8 @@ pub async fn create(mut req: Request, env: &Env, cfg: &Config) -> Result<Respons
     let sub = created.subscription;
     // Matching takes effect for the very next event: the resource's log learns of the
     // subscription before the 201 is sent.
-    let log = objects::stub(env, EVENT_LOG, &sub.resource_filter)?;
-    let _: serde_json::Value = objects::call_json(
+    let log = rpc::stub(env, EVENT_LOG, &sub.resource_filter)?;
+    let _: serde_json::Value = rpc::call_json(
         &log,
         Method::Post,
         "sub_upsert",
@@ -118,8 +118,8 @@ pub async fn create(mut req: Request, env: &Env, cfg: &Config) -> Result<Respons
     .await?;
     // Every successful POST (new or duplicate) sends a validation event (spec §8.5 step 4).
     let event = validation_event(&event_id, &cfg.base_url, sub.id);
-    let delivery = objects::stub(env, DELIVERY, &sub.id.to_string())?;
-    let _: serde_json::Value = objects::call_json(
+    let delivery = rpc::stub(env, DELIVERY, &sub.id.to_string())?;
+    let _: serde_json::Value = rpc::call_json(
         &delivery,
         Method::Post,
         "init",
@@ -145,8 +145,8 @@ pub async fn list(req: Request, env: &Env, cfg: &Config) -> Result<Response, Api
     let Some(consumer) = Consumer::from_claims(&caller.claims) else {
         return http::json(200, list_json(&[]));
     };
-    let dir = objects::stub(env, DIRECTORY, directory::NAME)?;
-    let subs: Vec<Subscription> = objects::call_json(
+    let dir = rpc::stub(env, DIRECTORY, directory::NAME)?;
+    let subs: Vec<Subscription> = rpc::call_json(
         &dir,
         Method::Post,
         "list",
@@ -161,9 +161,8 @@ pub async fn list(req: Request, env: &Env, cfg: &Config) -> Result<Response, Api
 /// The subscription `id` if the caller created it: 404 if it does not exist, 403 if it is
 /// someone else's.
 async fn owned(env: &Env, caller: &Caller, id: i64) -> Result<Subscription, ApiError> {
-    let dir = objects::stub(env, DIRECTORY, directory::NAME)?;
-    let sub: Subscription =
-        objects::call_json(&dir, Method::Post, "get", &IdRequest { id }).await?;
+    let dir = rpc::stub(env, DIRECTORY, directory::NAME)?;
+    let sub: Subscription = rpc::call_json(&dir, Method::Post, "get", &IdRequest { id }).await?;
     access::require_owner(&sub, &caller.claims)?;
     Ok(sub)
 }
@@ -195,20 +194,15 @@ pub async fn get(
 /// Stop delivery, remove the subscription from matching, then from the directory; each step
 /// is idempotent, so a retried DELETE finishes what a failed one started.
 pub async fn remove(env: &Env, sub: &Subscription) -> Result<(), ApiError> {
-    let delivery = objects::stub(env, DELIVERY, &sub.id.to_string())?;
+    let delivery = rpc::stub(env, DELIVERY, &sub.id.to_string())?;
     let _: serde_json::Value =
-        objects::call_json(&delivery, Method::Post, "stop", &serde_json::json!({})).await?;
-    let log = objects::stub(env, EVENT_LOG, &sub.resource_filter)?;
+        rpc::call_json(&delivery, Method::Post, "stop", &serde_json::json!({})).await?;
+    let log = rpc::stub(env, EVENT_LOG, &sub.resource_filter)?;
     let _: serde_json::Value =
-        objects::call_json(&log, Method::Post, "sub_delete", &IdRequest { id: sub.id }).await?;
-    let dir = objects::stub(env, DIRECTORY, directory::NAME)?;
-    match objects::call_json::<_, Subscription>(
-        &dir,
-        Method::Post,
-        "delete",
-        &IdRequest { id: sub.id },
-    )
-    .await
+        rpc::call_json(&log, Method::Post, "sub_delete", &IdRequest { id: sub.id }).await?;
+    let dir = rpc::stub(env, DIRECTORY, directory::NAME)?;
+    match rpc::call_json::<_, Subscription>(&dir, Method::Post, "delete", &IdRequest { id: sub.id })
+        .await
     {
         Ok(_) => Ok(()),
         Err(e) if e.status == 404 => Ok(()),
@@ -237,7 +231,7 @@ async fn owned_delivery(
     raw_id: &str,
 ) -> Result<worker::Stub, ApiError> {
     let sub = owned_by_caller(req, env, cfg, raw_id).await?;
-    objects::stub(env, DELIVERY, &sub.id.to_string())
+    rpc::stub(env, DELIVERY, &sub.id.to_string())
 }
 
 /// The delivery object answers 410 once its subscription is deleted; a subscription deleted
@@ -258,10 +252,10 @@ pub async fn dead_letters(
     raw_id: &str,
 ) -> Result<Response, ApiError> {
     let delivery = owned_delivery(&req, env, cfg, raw_id).await?;
-    let mut resp = objects::call(&delivery, Method::Get, "deadletters", None)
+    let mut resp = rpc::call(&delivery, Method::Get, "deadletters", None)
         .await
         .map_err(deleted_meanwhile)?;
-    let letters: Vec<DeadLetter> = objects::body_json_of(&mut resp)
+    let letters: Vec<DeadLetter> = rpc::body_json_of(&mut resp)
         .await
         .map_err(|e| http::platform_error("Could not read dead letters", e))?;
     let body = serde_json::json!({"count": letters.len(), "deadLetters": letters});
@@ -276,10 +270,10 @@ pub async fn redeliver(
     raw_id: &str,
 ) -> Result<Response, ApiError> {
     let delivery = owned_delivery(&req, env, cfg, raw_id).await?;
-    let mut resp = objects::call(&delivery, Method::Post, "redeliver", None)
+    let mut resp = rpc::call(&delivery, Method::Post, "redeliver", None)
         .await
         .map_err(deleted_meanwhile)?;
-    let bytes = objects::body_bytes(&mut resp)
+    let bytes = rpc::body_bytes(&mut resp)
         .await
         .map_err(|e| http::platform_error("Could not redeliver", e))?;
     http::json(200, bytes)
