@@ -485,9 +485,18 @@ impl DeliveryQueue {
     pub fn handle_subscribed(
         &mut self,
         now: UnixTime,
-        subscription: Subscription,
+        mut subscription: Subscription,
         validation: QueuedEvent,
     ) {
+        // This queue owns `validated`: a copy that has not caught up never takes it back.
+        if self
+            .model
+            .subscription
+            .as_ref()
+            .is_some_and(|s| s.validated)
+        {
+            subscription.validated = true;
+        }
         self.model.subscription = Some(subscription.clone());
         self.model.deleted = false;
         self.persist(Change::Subscription {
@@ -565,8 +574,12 @@ impl DeliveryQueue {
 
     /// The subscription was validated with `PUT /subscriptions/validate/{id}`: pending
     /// validation events are no longer needed. (After a validation event succeeded the others
-    /// stay: every `POST` sends its own.)
-    pub fn handle_validated(&mut self, now: UnixTime) {
+    /// stay: every `POST` sends its own.) False when no live subscription is here: nothing
+    /// changes, and there is nothing to validate.
+    pub fn handle_validated(&mut self, now: UnixTime) -> bool {
+        if !self.is_live() {
+            return false;
+        }
         if let Some(subscription) = &mut self.model.subscription {
             subscription.validated = true;
             let change = Change::Subscription {
@@ -590,6 +603,7 @@ impl DeliveryQueue {
             self.record_after = None;
         }
         self.sync_alarm();
+        true
     }
 
     /// `POST …/deadletters/redeliver`: every dead letter goes back to the end of the queue, in

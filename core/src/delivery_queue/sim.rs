@@ -593,7 +593,13 @@ impl World {
             }
             80..=86 => {
                 self.log.push("put validate".into());
-                self.queue.handle_validated(self.now);
+                let live = self.queue.handle_validated(self.now);
+                if live == self.deleted {
+                    return fail(format!(
+                        "put validate answered {live}, deleted: {}",
+                        self.deleted
+                    ));
+                }
                 self.drain(Cause::PutValidate)
             }
             87..=94 if !self.deleted => self.subscribe(),

@@ -34,7 +34,7 @@ fn changes(q: &mut DeliveryQueue) -> Vec<Change> {
 fn started(delays: Vec<u32>) -> DeliveryQueue {
     let mut q = DeliveryQueue::new(RetrySchedule::new(delays));
     q.handle_subscribed(T0, subscription(true), event("v0", VALIDATION_EVENT_TYPE));
-    q.handle_validated(T0);
+    assert!(q.handle_validated(T0));
     actions(&mut q);
     q
 }
@@ -378,7 +378,7 @@ fn put_validate_cancels_pending_validation_events_only() {
     );
     // Validated elsewhere while the first validation event is in flight.
     assert_eq!(q.handle_enqueue(T0, key(1), event("e1", "a")), Ok(true));
-    q.handle_validated(at(1));
+    assert!(q.handle_validated(at(1)));
     assert_eq!(
         changes(&mut q),
         vec![
@@ -774,4 +774,33 @@ fn a_published_event_of_the_validation_type_is_an_ordinary_event() {
         _ => None,
     });
     assert_eq!(trace, Some(Activity::WebhookPostResponse));
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn validating_without_a_live_subscription_changes_nothing() {
+    let mut q = DeliveryQueue::new(RetrySchedule::new(vec![]));
+    assert!(!q.handle_validated(T0));
+    assert!(actions(&mut q).is_empty());
+    let mut q = started(vec![]);
+    q.handle_deleted(at(1));
+    actions(&mut q);
+    assert!(!q.handle_validated(at(2)));
+    assert!(actions(&mut q).is_empty());
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_repeated_subscribe_never_takes_validated_back() {
+    let mut q = started(vec![]);
+    assert!(q.subscription().is_some_and(|s| s.validated));
+    // The directory's copy may still say false (its copy failed); the queue keeps its own.
+    q.handle_subscribed(
+        at(1),
+        subscription(false),
+        event("v9", VALIDATION_EVENT_TYPE),
+    );
+    assert!(q.subscription().is_some_and(|s| s.validated));
+    assert!(changes(&mut q).contains(&Change::Subscription {
+        subscription: Box::new(subscription(true)),
+        deleted: false
+    }));
 }

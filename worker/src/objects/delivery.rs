@@ -483,7 +483,12 @@ impl Delivery {
                 reply_json(&serde_json::json!({"stopped": true}))
             }
             (Method::Post, "/validated") => {
-                self.drive(|q| q.handle_validated(at)).await?;
+                // This object owns `validated`: record it, then copy it to the event log and
+                // the directory (idempotent, so a retried PUT finishes a failed copy).
+                if !self.drive(|q| q.handle_validated(at)).await? {
+                    return Err(gone(Gone));
+                }
+                self.record_validation().await?;
                 reply_json(&serde_json::json!({"validated": true}))
             }
             (Method::Get, "/deadletters") => reply_json(&self.dead_letters()?),

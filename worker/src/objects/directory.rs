@@ -1,7 +1,8 @@
-//! `SubscriptionDirectory`: the control plane of subscriptions. It hands out Altinn's integer
-//! ids and answers "by id" and "by consumer". It is one object: subscription management is
-//! rare next to publishing and delivery, which never touch it (matching lives in each
-//! resource's `EventLog`, delivery in each subscription's `Delivery`).
+//! `SubscriptionDirectory`: the control plane of subscriptions. It owns their existence: it
+//! hands out Altinn's integer ids and answers "by id" and "by consumer". It is one object:
+//! subscription management is rare next to publishing and delivery. Publishing never touches
+//! it (matching lives in each resource's `EventLog`); `validated` is owned by each
+//! subscription's `Delivery`, which copies it here once it changes (`/validate`).
 
 use events_core::subscription::{Draft, Subscription};
 use events_core::ApiError;

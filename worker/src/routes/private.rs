@@ -17,7 +17,7 @@ use crate::objects::delivery::TraceRow;
 use crate::objects::directory::{self, IdRequest};
 use crate::objects::event_log::{PublishReply, PublishRequest};
 use crate::objects::event_query::QueryRequest;
-use crate::routes::subscriptions::parse_id;
+use crate::routes::subscriptions::{deleted_meanwhile, parse_id};
 use crate::rpc::{self, DELIVERY, DIRECTORY, EVENT_LOG};
 
 /// The `PlatformAccess` policy.
@@ -33,7 +33,9 @@ pub async fn require_platform_access(
 }
 
 /// `PUT /subscriptions/validate/{id}`: mark validated; answers the subscription as it was
-/// before the update (as Altinn does).
+/// before the update (as Altinn does). The subscription's delivery object owns `validated`: it
+/// records the change and copies it to the event log and the directory (the same path a
+/// successful validation handshake takes) before this answers.
 pub async fn validate(
     req: Request,
     env: &Env,
@@ -43,13 +45,11 @@ pub async fn validate(
     require_platform_access(&req, env, cfg).await?;
     let id = parse_id(raw_id)?;
     let dir = rpc::stub(env, DIRECTORY, directory::NAME)?;
-    let before: Subscription =
-        rpc::call_json(&dir, Method::Post, "validate", &IdRequest { id }).await?;
-    let log = rpc::stub(env, EVENT_LOG, &before.resource_filter)?;
-    let _: serde_json::Value =
-        rpc::call_json(&log, Method::Post, "sub_validate", &IdRequest { id }).await?;
+    let before: Subscription = rpc::call_json(&dir, Method::Post, "get", &IdRequest { id }).await?;
     let delivery = rpc::stub(env, DELIVERY, &id.to_string())?;
-    rpc::call(&delivery, Method::Post, "validated", None).await?;
+    rpc::call(&delivery, Method::Post, "validated", None)
+        .await
+        .map_err(deleted_meanwhile)?;
     http::json(200, before.to_json())
 }
 

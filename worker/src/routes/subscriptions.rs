@@ -236,7 +236,7 @@ async fn owned_delivery(
 
 /// The delivery object answers 410 once its subscription is deleted; a subscription deleted
 /// between the ownership check and the call is, to the client, a subscription that is not there.
-fn deleted_meanwhile(e: ApiError) -> ApiError {
+pub fn deleted_meanwhile(e: ApiError) -> ApiError {
     if e.status == 410 {
         ApiError::not_found()
     } else {
