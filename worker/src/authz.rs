@@ -7,10 +7,10 @@ use std::collections::BTreeMap;
 use events_core::authz::builtin::{self, Party, PartyKey, PolicyData, ResourcePolicy};
 use events_core::authz::{Decision, DecisionRequest, DecisionResponse};
 use events_core::identity::Claims;
-use events_core::ApiError;
 use worker::{Env, Fetch, Headers, Method, Request, RequestInit};
 
 use crate::config::Config;
+use crate::error::Error;
 use crate::rpc::{self, EVENT_LOG, PARTY};
 
 /// Timeout of a remote PDP call.
@@ -31,22 +31,22 @@ pub fn party_object_name(key: &PartyKey) -> String {
 }
 
 /// Load one party register entry.
-pub async fn load_party(env: &Env, key: &PartyKey) -> Result<Option<Party>, ApiError> {
+pub async fn load_party(env: &Env, key: &PartyKey) -> Result<Option<Party>, Error> {
     let stub = rpc::stub(env, PARTY, &party_object_name(key))?;
     match rpc::call(&stub, Method::Get, "record", None).await {
         Ok(mut resp) => {
             let text = rpc::body_text(&mut resp)
                 .await
-                .map_err(|e| crate::http::platform_error("Could not read a party", e))?;
+                .map_err(|e| Error::platform("Could not read a party", e))?;
             Ok(serde_json::from_str(&text).ok())
         }
-        Err(e) if e.status == 404 => Ok(None),
+        Err(e) if e.is_not_found() => Ok(None),
         Err(e) => Err(e),
     }
 }
 
 /// Load the rule document of a resource id from its event-log object.
-pub async fn load_policy(env: &Env, resource_id: &str) -> Result<Option<ResourcePolicy>, ApiError> {
+pub async fn load_policy(env: &Env, resource_id: &str) -> Result<Option<ResourcePolicy>, Error> {
     let stub = rpc::stub(
         env,
         EVENT_LOG,
@@ -56,10 +56,10 @@ pub async fn load_policy(env: &Env, resource_id: &str) -> Result<Option<Resource
         Ok(mut resp) => {
             let bytes = rpc::body_bytes(&mut resp)
                 .await
-                .map_err(|e| crate::http::platform_error("Could not read a policy", e))?;
+                .map_err(|e| Error::platform("Could not read a policy", e))?;
             Ok(ResourcePolicy::parse(&bytes).ok())
         }
-        Err(e) if e.status == 404 => Ok(None),
+        Err(e) if e.is_not_found() => Ok(None),
         Err(e) => Err(e),
     }
 }
@@ -71,7 +71,7 @@ pub fn user_object_name(user_id: &str) -> String {
 
 /// Remember a user's own party (from a verified token with both claims), so pushes to this
 /// user can be authorized for their own party later, when no token is at hand.
-pub async fn learn_own_party(env: &Env, claims: &Claims) -> Result<(), ApiError> {
+pub async fn learn_own_party(env: &Env, claims: &Claims) -> Result<(), Error> {
     let (Some(user), Some(party)) = (
         claims.user_id(),
         claims.party_id().and_then(|p| p.parse::<i64>().ok()),
@@ -93,18 +93,18 @@ pub async fn learn_own_party(env: &Env, claims: &Claims) -> Result<(), ApiError>
     Ok(())
 }
 
-async fn load_own_party(env: &Env, user_id: &str) -> Result<Option<i64>, ApiError> {
+async fn load_own_party(env: &Env, user_id: &str) -> Result<Option<i64>, Error> {
     let stub = rpc::stub(env, PARTY, &user_object_name(user_id))?;
     match rpc::call(&stub, Method::Get, "record", None).await {
         Ok(mut resp) => {
             let text = rpc::body_text(&mut resp)
                 .await
-                .map_err(|e| crate::http::platform_error("Could not read a party", e))?;
+                .map_err(|e| Error::platform("Could not read a party", e))?;
             Ok(serde_json::from_str::<Party>(&text)
                 .ok()
                 .map(|p| p.party_id))
         }
-        Err(e) if e.status == 404 => Ok(None),
+        Err(e) if e.is_not_found() => Ok(None),
         Err(e) => Err(e),
     }
 }
@@ -117,7 +117,7 @@ pub async fn decide(
     request: &DecisionRequest,
     local: &LocalPolicies,
     caller: Option<&Claims>,
-) -> Result<DecisionResponse, ApiError> {
+) -> Result<DecisionResponse, Error> {
     if request.resources.is_empty() || request.subjects.is_empty() {
         return Ok(DecisionResponse::default());
     }
@@ -175,11 +175,11 @@ pub async fn decide(
     }
 }
 
-async fn remote(url: &str, request: &DecisionRequest) -> Result<DecisionResponse, ApiError> {
+async fn remote(url: &str, request: &DecisionRequest) -> Result<DecisionResponse, Error> {
     let unavailable = |why: String| {
-        worker::console_error!("PDP call failed: {why}");
-        ApiError::unavailable(
-            "The authorization service (PDP) did not give a decision. Please retry.",
+        Error::platform(
+            "The authorization service (PDP) did not give a decision",
+            why,
         )
     };
     let headers = Headers::new();
@@ -208,7 +208,7 @@ async fn remote(url: &str, request: &DecisionRequest) -> Result<DecisionResponse
 pub async fn person_subject_replacements(
     env: &Env,
     subjects: impl Iterator<Item = &str>,
-) -> Result<BTreeMap<String, Option<String>>, ApiError> {
+) -> Result<BTreeMap<String, Option<String>>, Error> {
     const PREFIX: &str = "urn:altinn:person:identifier-no:";
     let mut out = BTreeMap::new();
     for s in subjects {

@@ -5,6 +5,8 @@ use events_core::error::JSON_UTF8;
 use events_core::ApiError;
 use worker::{Headers, Request, Response, ResponseBuilder};
 
+use crate::error::Error;
+
 /// Largest request body accepted (1 MiB).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
@@ -29,16 +31,17 @@ pub fn trace_id() -> String {
 
 /// A new random GUID (version 4), or a 503 when the platform's random source fails: an all-zero
 /// id would make the `(id, source)` de-duplication drop every later event.
-pub fn new_guid() -> Result<String, ApiError> {
+pub fn new_guid() -> Result<String, Error> {
     guid_from(getrandom::getrandom).inspect_err(|_| {
         worker::console_error!("the random source failed");
     })
 }
 
-fn guid_from<E>(fill: impl FnOnce(&mut [u8]) -> Result<(), E>) -> Result<String, ApiError> {
+fn guid_from<E>(fill: impl FnOnce(&mut [u8]) -> Result<(), E>) -> Result<String, Error> {
     let mut bytes = [0u8; 16];
-    fill(&mut bytes)
-        .map_err(|_| ApiError::unavailable("No random id could be generated. Please retry."))?;
+    fill(&mut bytes).map_err(|_| Error::Platform {
+        context: "No random id could be generated".to_owned(),
+    })?;
     Ok(events_core::identity::guid_from_random(bytes))
 }
 
@@ -66,12 +69,6 @@ pub fn error_response(err: &ApiError) -> Response {
     } else {
         builder.fixed(rendered.body.into_bytes())
     }
-}
-
-/// Convert a platform error into a 503 (storage or network trouble inside the platform).
-pub fn platform_error(context: &str, e: worker::Error) -> ApiError {
-    worker::console_error!("{context}: {e}");
-    ApiError::unavailable(format!("{context}. Please retry."))
 }
 
 /// Read the body up to [`MAX_BODY_BYTES`]; larger bodies are a 413 problem, JSON nested
@@ -145,8 +142,12 @@ mod tests {
 
     #[test]
     fn guid_needs_randomness() {
-        let e = guid_from(|_| Err(())).unwrap_err();
+        let e = ApiError::from(guid_from(|_| Err(())).unwrap_err());
         assert_eq!(e.status, 503);
+        assert_eq!(
+            e.describe(),
+            "503 No random id could be generated. Please retry."
+        );
         let id = guid_from(|b: &mut [u8]| {
             b.fill(0xab);
             Ok::<(), ()>(())

@@ -7,6 +7,7 @@
 mod auth;
 mod authz;
 pub mod config;
+mod error;
 mod http;
 mod objects;
 #[cfg(test)]

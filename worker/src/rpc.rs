@@ -5,12 +5,14 @@
 //! Routes, `authz` and the objects themselves call objects through here; this module depends
 //! on nothing above it, so `authz` (used by the objects) never reaches back into `objects`.
 
-use events_core::ApiError;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use worker::{Env, Method, Request, RequestInit, Response, ResponseBody, Stub};
 
-use crate::http::platform_error;
+use crate::error::Error;
+
+/// The header that marks an object's answer as an [`Error`].
+pub const ERROR_HEADER: &str = "x-object-error";
 
 /// Binding names (wrangler.toml).
 pub const EVENT_LOG: &str = "EVENT_LOG";
@@ -19,10 +21,10 @@ pub const DIRECTORY: &str = "DIRECTORY";
 pub const DELIVERY: &str = "DELIVERY";
 
 /// The stub of the object `name` of a namespace.
-pub fn stub(env: &Env, binding: &str, name: &str) -> Result<Stub, ApiError> {
+pub fn stub(env: &Env, binding: &str, name: &str) -> Result<Stub, Error> {
     env.durable_object(binding)
         .and_then(|ns| ns.get_by_name(name))
-        .map_err(|e| platform_error("Storage is not available", e))
+        .map_err(|e| Error::platform("Storage is not available", e))
 }
 
 /// The whole body of a response from `fetch` (an object's or a webhook's), read in one piece with
@@ -56,7 +58,7 @@ pub async fn call(
     method: Method,
     op: &str,
     body: Option<Vec<u8>>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Error> {
     let mut init = RequestInit::new();
     init.with_method(method);
     if let Some(body) = body {
@@ -64,24 +66,25 @@ pub async fn call(
     }
     let url = format!("https://do/{op}");
     let req = Request::new_with_init(&url, &init)
-        .map_err(|e| platform_error("Could not build a storage request", e))?;
+        .map_err(|e| Error::platform("Could not build a storage request", e))?;
     let mut resp = stub
         .fetch_with_request(req)
         .await
-        .map_err(|e| platform_error("Storage did not answer", e))?;
+        .map_err(|e| Error::platform("Storage did not answer", e))?;
     let status = resp.status_code();
     if (200..300).contains(&status) {
         return Ok(resp);
     }
-    if resp.headers().get("x-api-error").ok().flatten().is_some() {
-        let text = body_text(&mut resp).await.unwrap_or_default();
-        if let Ok(err) = serde_json::from_str::<ApiError>(&text) {
-            return Err(err);
-        }
+    if resp.headers().get(ERROR_HEADER).ok().flatten().is_some() {
+        let bytes = body_bytes(&mut resp)
+            .await
+            .map_err(|e| Error::platform("Storage answered an unreadable error", e))?;
+        return Err(serde_json::from_slice::<Error>(&bytes)
+            .map_err(|e| Error::platform("Storage answered an unreadable error", e))?);
     }
-    worker::console_error!("storage operation {op} failed with {status}");
-    Err(ApiError::unavailable(
-        "Storage failed to complete the operation. Please retry.",
+    Err(Error::platform(
+        "Storage failed to complete the operation",
+        format!("operation {op} answered {status}"),
     ))
 }
 
@@ -91,11 +94,11 @@ pub async fn call_json<Req: Serialize, Resp: DeserializeOwned>(
     method: Method,
     op: &str,
     body: &Req,
-) -> Result<Resp, ApiError> {
+) -> Result<Resp, Error> {
     let bytes = serde_json::to_vec(body)
-        .map_err(|e| ApiError::internal(format!("Could not encode a storage request: {e}")))?;
+        .map_err(|e| Error::platform("Could not encode a storage request", e))?;
     let mut resp = call(stub, method, op, Some(bytes)).await?;
     body_json_of::<Resp>(&mut resp)
         .await
-        .map_err(|e| platform_error("Storage answered something unreadable", e))
+        .map_err(|e| Error::platform("Storage answered something unreadable", e))
 }

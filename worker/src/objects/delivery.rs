@@ -14,7 +14,6 @@ use events_core::delivery_queue::{
 };
 use events_core::subscription::Subscription;
 use events_core::time::UnixTime;
-use events_core::ApiError;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use worker::{
@@ -27,7 +26,7 @@ use super::{
     body_json, call_json, now_ms, reply, reply_json, sql_error, stub, DIRECTORY, EVENT_LOG,
 };
 use crate::config;
-use crate::http::platform_error;
+use crate::error::Error;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (k INTEGER PRIMARY KEY CHECK (k = 1), subscription TEXT NOT NULL, deleted INTEGER NOT NULL DEFAULT 0);
@@ -116,13 +115,12 @@ fn iso(ms: i64) -> String {
 }
 
 /// A stored row that cannot be read: an error, logged, never a default.
-fn corrupt(what: impl std::fmt::Display) -> ApiError {
-    worker::console_error!("delivery storage is corrupt: {what}");
-    ApiError::internal(format!("Stored delivery data is corrupt: {what}"))
+fn corrupt(what: impl std::fmt::Display) -> Error {
+    Error::corrupt(format_args!("delivery: {what}"))
 }
 
-fn gone(_: Gone) -> ApiError {
-    ApiError::empty(410)
+fn gone(_: Gone) -> Error {
+    Error::Gone
 }
 
 async fn post_webhook(endpoint: &str, body: String, timeout_secs: u32) -> Outcome {
@@ -150,7 +148,7 @@ async fn post_webhook(endpoint: &str, body: String, timeout_secs: u32) -> Outcom
 }
 
 impl Delivery {
-    fn exec(&self, query: &str, args: Vec<SqlStorageValue>) -> Result<(), ApiError> {
+    fn exec(&self, query: &str, args: Vec<SqlStorageValue>) -> Result<(), Error> {
         let sql = self.state.storage().sql();
         sql.exec(query, args).map(|_| ()).map_err(sql_error)
     }
@@ -160,7 +158,7 @@ impl Delivery {
         &self,
         query: &str,
         args: Vec<SqlStorageValue>,
-    ) -> Result<Vec<T>, ApiError> {
+    ) -> Result<Vec<T>, Error> {
         let sql = self.state.storage().sql();
         let cursor = sql.exec(query, args).map_err(sql_error)?;
         cursor
@@ -169,7 +167,7 @@ impl Delivery {
     }
 
     /// The queue as storage describes it.
-    fn load(&self) -> Result<DeliveryQueue, ApiError> {
+    fn load(&self) -> Result<DeliveryQueue, Error> {
         #[derive(Deserialize)]
         struct Meta {
             subscription: String,
@@ -195,7 +193,7 @@ impl Delivery {
             .map_err(corrupt)
     }
 
-    fn with_queue<R>(&self, f: impl FnOnce(&mut DeliveryQueue) -> R) -> Result<R, ApiError> {
+    fn with_queue<R>(&self, f: impl FnOnce(&mut DeliveryQueue) -> R) -> Result<R, Error> {
         let mut slot = self.queue.borrow_mut();
         let queue = match &mut *slot {
             Some(queue) => queue,
@@ -207,7 +205,7 @@ impl Delivery {
     /// Feed one input to the queue and carry out what it asks for: every storage change before
     /// the next `await` (so they are written together), then the alarm. On failure the queue
     /// in memory is dropped; the next call rebuilds it from storage.
-    async fn drive<R>(&self, input: impl FnOnce(&mut DeliveryQueue) -> R) -> Result<R, ApiError> {
+    async fn drive<R>(&self, input: impl FnOnce(&mut DeliveryQueue) -> R) -> Result<R, Error> {
         let result = self
             .with_queue(|queue| {
                 let out = input(queue);
@@ -233,7 +231,7 @@ impl Delivery {
         result
     }
 
-    async fn set_alarm(&self, at: Option<UnixTime>) -> Result<(), ApiError> {
+    async fn set_alarm(&self, at: Option<UnixTime>) -> Result<(), Error> {
         let storage = self.state.storage();
         match at {
             Some(at) => {
@@ -242,17 +240,17 @@ impl Delivery {
             }
             None => storage.delete_alarm().await,
         }
-        .map_err(|e| platform_error("Could not schedule background work", e))
+        .map_err(|e| Error::platform("Could not schedule background work", e))
     }
 
     /// One storage change, as SQL.
-    fn apply(&self, sub: Option<&Subscription>, change: Change) -> Result<(), ApiError> {
+    fn apply(&self, sub: Option<&Subscription>, change: Change) -> Result<(), Error> {
         let state = |s: EntryState| SqlStorageValue::from(s.code());
         let ms = |t: UnixTime| SqlStorageValue::from(t.as_millis());
         let status = |s: Option<u16>| SqlStorageValue::from(s.map(i64::from));
         match change {
             Change::Subscription { subscription, deleted } => {
-                let json = serde_json::to_string(&subscription).map_err(|e| ApiError::internal(e.to_string()))?;
+                let json = serde_json::to_string(&subscription)?;
                 self.exec(
                     "INSERT INTO meta (k, subscription, deleted) VALUES (1, ?, ?)
                      ON CONFLICT (k) DO UPDATE SET subscription = excluded.subscription, deleted = excluded.deleted",
@@ -320,23 +318,23 @@ impl Delivery {
     }
 
     /// Tell the resource's event log and the directory that the subscription is validated.
-    async fn record_validation(&self) -> Result<(), ApiError> {
+    async fn record_validation(&self) -> Result<(), Error> {
         let sub = self
             .with_queue(|q| q.subscription().cloned())?
-            .ok_or_else(|| ApiError::internal("no subscription"))?;
+            .ok_or(Error::Gone)?;
         let req = IdRequest { id: sub.id };
         let log = stub(&self.env, EVENT_LOG, &sub.resource_filter)?;
         let _: serde_json::Value = call_json(&log, Method::Post, "sub_validate", &req).await?;
         let dir = stub(&self.env, DIRECTORY, directory::NAME)?;
         match call_json::<_, serde_json::Value>(&dir, Method::Post, "validate", &req).await {
             // Deleted meanwhile: nothing to validate.
-            Err(e) if e.status != 404 => Err(e),
+            Err(e) if !e.is_not_found() => Err(e),
             _ => Ok(()),
         }
     }
 
     /// One alarm run: the queue's work, one POST at a time.
-    async fn run(&self) -> Result<(), ApiError> {
+    async fn run(&self) -> Result<(), Error> {
         let cfg = config::load(&self.env)?;
         self.drive(|q| q.handle_alarm(now())).await?;
         while let Some(transmit) = self.drive(|q| q.poll_transmit(now())).await? {
@@ -376,7 +374,7 @@ impl Delivery {
         Ok(())
     }
 
-    fn trace(&self, row: &TraceRow) -> Result<(), ApiError> {
+    fn trace(&self, row: &TraceRow) -> Result<(), Error> {
         self.exec(
             "INSERT INTO trace (time, activity, event_id, resource, event_type, consumer, endpoint, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             vec![
@@ -392,7 +390,7 @@ impl Delivery {
         )
     }
 
-    fn trace_rows(&self) -> Result<Vec<TraceRow>, ApiError> {
+    fn trace_rows(&self) -> Result<Vec<TraceRow>, Error> {
         #[derive(Deserialize)]
         struct Stored {
             time: i64,
@@ -425,7 +423,7 @@ impl Delivery {
             .collect())
     }
 
-    fn dead_letters(&self) -> Result<Vec<DeadLetter>, ApiError> {
+    fn dead_letters(&self) -> Result<Vec<DeadLetter>, Error> {
         #[derive(Deserialize)]
         struct Stored {
             seq: i64,
@@ -455,7 +453,7 @@ impl Delivery {
             .collect()
     }
 
-    async fn handle(&self, req: &mut Request) -> Result<Response, ApiError> {
+    async fn handle(&self, req: &mut Request) -> Result<Response, Error> {
         let at = now();
         match (req.method(), req.path().as_str()) {
             (Method::Post, "/init") => {
@@ -505,7 +503,7 @@ impl Delivery {
                 self.trace(&row)?;
                 reply_json(&serde_json::json!({"logged": true}))
             }
-            _ => Err(ApiError::not_found()),
+            _ => Err(Error::NotFound),
         }
     }
 }

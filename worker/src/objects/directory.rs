@@ -5,11 +5,12 @@
 //! subscription's `Delivery`, which copies it here once it changes (`/validate`).
 
 use events_core::subscription::{Draft, Subscription};
-use events_core::ApiError;
 use serde::{Deserialize, Serialize};
 use worker::{durable_object, Env, Method, Request, Response, SqlStorage, SqlStorageValue, State};
 
-use super::{body_json, int, reply, reply_json, sql_error, text};
+use crate::error::Error;
+
+use super::{body_json, decode_rows, reply, reply_json, sql_error};
 
 /// The one directory object's name.
 pub const NAME: &str = "directory";
@@ -64,19 +65,45 @@ pub struct SubscriptionDirectory {
     env: Env,
 }
 
-fn row_to_subscription(r: &[SqlStorageValue]) -> Subscription {
-    Subscription {
-        id: int(r.first()),
-        end_point: text(r.get(1)).unwrap_or_default(),
-        source_filter: text(r.get(2)),
-        resource_filter: text(r.get(3)).unwrap_or_default(),
-        subject_filter: text(r.get(4)),
-        type_filter: text(r.get(5)),
-        consumer: text(r.get(6)).unwrap_or_default(),
-        created_by: text(r.get(7)).unwrap_or_default(),
-        created: text(r.get(8)).unwrap_or_default(),
-        validated: int(r.get(9)) != 0,
-        include_subunits: int(r.get(10)) != 0,
+/// A stored subscription, read by column name.
+#[derive(Deserialize)]
+struct Row {
+    id: i64,
+    end_point: String,
+    source_filter: Option<String>,
+    resource_filter: String,
+    subject_filter: Option<String>,
+    type_filter: Option<String>,
+    consumer: String,
+    created_by: String,
+    created: String,
+    validated: i64,
+    include_subunits: i64,
+}
+
+impl Row {
+    fn into_subscription(self) -> Result<Subscription, Error> {
+        let flag = |name: &str, v: i64| match v {
+            0 => Ok(false),
+            1 => Ok(true),
+            _ => Err(Error::corrupt(format_args!(
+                "subscription {}: {name} is {v}",
+                self.id
+            ))),
+        };
+        Ok(Subscription {
+            validated: flag("validated", self.validated)?,
+            include_subunits: flag("include_subunits", self.include_subunits)?,
+            id: self.id,
+            end_point: self.end_point,
+            source_filter: self.source_filter,
+            resource_filter: self.resource_filter,
+            subject_filter: self.subject_filter,
+            type_filter: self.type_filter,
+            consumer: self.consumer,
+            created_by: self.created_by,
+            created: self.created,
+        })
     }
 }
 
@@ -89,16 +116,15 @@ impl SubscriptionDirectory {
         &self,
         where_clause: &str,
         args: Vec<SqlStorageValue>,
-    ) -> Result<Vec<Subscription>, ApiError> {
+    ) -> Result<Vec<Subscription>, Error> {
         let query = format!("SELECT {COLUMNS} FROM subscriptions {where_clause}");
-        let mut out = Vec::new();
-        for row in self.sql().exec(&query, args).map_err(sql_error)?.raw() {
-            out.push(row_to_subscription(&row.map_err(sql_error)?));
-        }
-        Ok(out)
+        decode_rows::<Row>(&self.sql(), &query, args)?
+            .into_iter()
+            .map(Row::into_subscription)
+            .collect()
     }
 
-    fn by_id(&self, id: i64) -> Result<Option<Subscription>, ApiError> {
+    fn by_id(&self, id: i64) -> Result<Option<Subscription>, Error> {
         Ok(self
             .select("WHERE id = ?", vec![id.into()])?
             .into_iter()
@@ -107,7 +133,7 @@ impl SubscriptionDirectory {
 
     /// Duplicate detection (spec §8.5 step 2): every filter, the consumer, the endpoint and
     /// `includeSubunits` equal (null matches null); validation state is ignored.
-    fn create(&self, req: CreateRequest) -> Result<CreateReply, ApiError> {
+    fn create(&self, req: CreateRequest) -> Result<CreateReply, Error> {
         let d = &req.draft;
         let existing = self.select(
             "WHERE resource_filter = ? AND source_filter IS ? AND subject_filter IS ? AND type_filter IS ?
@@ -128,40 +154,34 @@ impl SubscriptionDirectory {
                 is_new: false,
             });
         }
-        let cursor = self
-            .sql()
-            .exec(
-                &format!(
-                    "INSERT INTO subscriptions (end_point, source_filter, resource_filter, subject_filter, type_filter, consumer, created_by, created, validated, include_subunits)
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?) RETURNING {COLUMNS}"
-                ),
-                vec![
-                    d.end_point.clone().into(),
-                    d.source_filter.clone().into(),
-                    d.resource_filter.clone().into(),
-                    d.subject_filter.clone().into(),
-                    d.type_filter.clone().into(),
-                    d.consumer.clone().into(),
-                    d.consumer.clone().into(),
-                    req.created.clone().into(),
-                    (d.include_subunits as i64).into(),
-                ],
-            )
-            .map_err(sql_error)?;
-        let row = cursor
-            .raw()
-            .next()
-            .ok_or_else(|| {
-                ApiError::unavailable("The subscription could not be stored. Please retry.")
-            })?
-            .map_err(sql_error)?;
+        let inserted = decode_rows::<Row>(
+            &self.sql(),
+            &format!(
+                "INSERT INTO subscriptions (end_point, source_filter, resource_filter, subject_filter, type_filter, consumer, created_by, created, validated, include_subunits)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?) RETURNING {COLUMNS}"
+            ),
+            vec![
+                d.end_point.clone().into(),
+                d.source_filter.clone().into(),
+                d.resource_filter.clone().into(),
+                d.subject_filter.clone().into(),
+                d.type_filter.clone().into(),
+                d.consumer.clone().into(),
+                d.consumer.clone().into(),
+                req.created.clone().into(),
+                (d.include_subunits as i64).into(),
+            ],
+        )?;
+        let row = inserted.into_iter().next().ok_or_else(|| {
+            Error::platform("The subscription could not be stored", "no row returned")
+        })?;
         Ok(CreateReply {
-            subscription: row_to_subscription(&row),
+            subscription: row.into_subscription()?,
             is_new: true,
         })
     }
 
-    async fn handle(&self, req: &mut Request) -> Result<Response, ApiError> {
+    async fn handle(&self, req: &mut Request) -> Result<Response, Error> {
         let path = req.path();
         match (req.method(), path.as_str()) {
             (Method::Post, "/create") => {
@@ -172,7 +192,7 @@ impl SubscriptionDirectory {
                 let r: IdRequest = body_json(req).await?;
                 match self.by_id(r.id)? {
                     Some(s) => reply_json(&s),
-                    None => Err(ApiError::not_found()),
+                    None => Err(Error::NotFound),
                 }
             }
             (Method::Post, "/list") => {
@@ -184,7 +204,7 @@ impl SubscriptionDirectory {
             (Method::Post, "/delete") => {
                 let r: IdRequest = body_json(req).await?;
                 let Some(s) = self.by_id(r.id)? else {
-                    return Err(ApiError::not_found());
+                    return Err(Error::NotFound);
                 };
                 self.sql()
                     .exec("DELETE FROM subscriptions WHERE id = ?", vec![r.id.into()])
@@ -195,7 +215,7 @@ impl SubscriptionDirectory {
                 // Returns the subscription as it was before (as Altinn does).
                 let r: IdRequest = body_json(req).await?;
                 let Some(s) = self.by_id(r.id)? else {
-                    return Err(ApiError::not_found());
+                    return Err(Error::NotFound);
                 };
                 self.sql()
                     .exec(
@@ -205,7 +225,7 @@ impl SubscriptionDirectory {
                     .map_err(sql_error)?;
                 reply_json(&s)
             }
-            _ => Err(ApiError::not_found()),
+            _ => Err(Error::NotFound),
         }
     }
 }

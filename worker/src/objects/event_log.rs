@@ -26,6 +26,7 @@ use super::party::IndexEntry;
 use super::{body_json, int, json_reply, reply, reply_json, sql_error, text};
 use crate::authz::{self, LocalPolicies};
 use crate::config;
+use crate::error::Error;
 use crate::http;
 
 /// Store one event (worker → object).
@@ -169,7 +170,7 @@ impl EventLog {
         self.state.storage().sql()
     }
 
-    fn policy(&self) -> Result<Option<ResourcePolicy>, ApiError> {
+    fn policy(&self) -> Result<Option<ResourcePolicy>, Error> {
         if let Some(p) = self.policy.borrow().as_ref() {
             return Ok(p.clone());
         }
@@ -182,7 +183,7 @@ impl EventLog {
         Ok(doc)
     }
 
-    fn local_policies(&self, resource: &str) -> Result<LocalPolicies, ApiError> {
+    fn local_policies(&self, resource: &str) -> Result<LocalPolicies, Error> {
         let mut local = LocalPolicies::new();
         if let Some(id) = urn::resource_id(resource) {
             local.insert(id.to_owned(), self.policy()?);
@@ -190,7 +191,7 @@ impl EventLog {
         Ok(local)
     }
 
-    async fn publish(&self, req: &mut Request) -> Result<Response, ApiError> {
+    async fn publish(&self, req: &mut Request) -> Result<Response, Error> {
         let p: PublishRequest = body_json(req).await?;
         if let Some(check) = &p.authorize {
             let event = EventAttrs {
@@ -212,7 +213,7 @@ impl EventLog {
             )
             .await?;
             if !decision.first_is_permit() {
-                return Err(ApiError::forbidden());
+                return Err(Error::Denied);
             }
         }
         let main_unit = if p.fan_out {
@@ -229,7 +230,7 @@ impl EventLog {
                 self.ensure_alarm(now).await?;
             }
             return json_reply(&PublishReply { stored: false })
-                .map_err(|e| http::platform_error("reply", e));
+                .map_err(|e| Error::platform("reply", e));
         }
         let cursor = self
             .sql()
@@ -270,12 +271,12 @@ impl EventLog {
                 self.ensure_alarm(now + 1_000).await?;
             }
         }
-        json_reply(&PublishReply { stored }).map_err(|e| http::platform_error("reply", e))
+        json_reply(&PublishReply { stored }).map_err(|e| Error::platform("reply", e))
     }
 
     /// For app instance events about a party (`/party/{id}`), record the entry for the party's index (in
     /// the same transaction as the event). The party, if there is one to send.
-    fn record_party_index(&self, p: &PublishRequest) -> Result<Option<i64>, ApiError> {
+    fn record_party_index(&self, p: &PublishRequest) -> Result<Option<i64>, Error> {
         // Only app instance events can ever be returned by GET /app/party (spec §6.6).
         let Some(party) = p
             .subject
@@ -298,7 +299,7 @@ impl EventLog {
             json: p.json.clone(),
             json_utc: p.json_utc.clone(),
         };
-        let json = serde_json::to_string(&entry).map_err(|e| ApiError::internal(e.to_string()))?;
+        let json = serde_json::to_string(&entry)?;
         self.sql()
             .exec(
                 "INSERT INTO party_outbox (party, entry) VALUES (?, ?)",
@@ -314,7 +315,7 @@ impl EventLog {
     /// still pending) and publishes about different parties do not queue behind each other's
     /// calls. The alarm (`only` = `None`) sends everything, oldest first. An entry sent twice
     /// (by two publishes about one party at once) is stored once by the party's object.
-    async fn flush_party_index(&self, only: Option<i64>) -> Result<(), ApiError> {
+    async fn flush_party_index(&self, only: Option<i64>) -> Result<(), Error> {
         if let Some(party) = only {
             let rows = self.rows(
                 "SELECT oid, party, entry FROM party_outbox WHERE party = ? ORDER BY oid",
@@ -338,7 +339,7 @@ impl EventLog {
     }
 
     /// Send one `party_outbox` row (oid, party, entry) to the party's object, then drop it.
-    async fn send_party_entry(&self, r: &[SqlStorageValue]) -> Result<(), ApiError> {
+    async fn send_party_entry(&self, r: &[SqlStorageValue]) -> Result<(), Error> {
         let oid = int(r.first());
         let party = int(r.get(1));
         let entry = text(r.get(2)).unwrap_or_default();
@@ -361,7 +362,7 @@ impl EventLog {
         p: &PublishRequest,
         main_unit: Option<&str>,
         now: i64,
-    ) -> Result<bool, ApiError> {
+    ) -> Result<bool, Error> {
         let mut targets: Vec<SubscriptionId> = Vec::new();
         self.with_index(|index| {
             index.matches(
@@ -405,7 +406,7 @@ impl EventLog {
 
     /// The main unit's subject for sub-unit delivery (spec §9 step 2), looked up in the party
     /// register only when the event qualifies and some subscription here wants sub-units.
-    async fn main_unit_subject(&self, p: &PublishRequest) -> Result<Option<String>, ApiError> {
+    async fn main_unit_subject(&self, p: &PublishRequest) -> Result<Option<String>, Error> {
         let Some((lookup, format)) =
             main_unit_lookup(p.subject.as_deref(), p.alternative_subject.as_deref())
         else {
@@ -449,7 +450,7 @@ impl EventLog {
         &self,
         query: &str,
         args: Vec<SqlStorageValue>,
-    ) -> Result<Vec<Vec<SqlStorageValue>>, ApiError> {
+    ) -> Result<Vec<Vec<SqlStorageValue>>, Error> {
         super::rows(&self.sql(), query, args)
     }
 
@@ -459,7 +460,7 @@ impl EventLog {
         event_id: &str,
         event_type: &str,
         target: Option<(&MatchEntry, Option<&str>)>,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), Error> {
         let (consumer, endpoint, sub_id) = match target {
             Some((e, endpoint)) => (
                 Some(e.consumer.clone()),
@@ -485,7 +486,7 @@ impl EventLog {
         Ok(())
     }
 
-    fn trace_rows(&self, resource: &str) -> Result<Vec<TraceRow>, ApiError> {
+    fn trace_rows(&self, resource: &str) -> Result<Vec<TraceRow>, Error> {
         let rows = self.rows(
             "SELECT time, activity, event_id, event_type, consumer, endpoint, subscription_id FROM trace ORDER BY seq",
             Vec::new(),
@@ -509,12 +510,12 @@ impl EventLog {
             .collect())
     }
 
-    async fn ensure_alarm(&self, at: i64) -> Result<(), ApiError> {
+    async fn ensure_alarm(&self, at: i64) -> Result<(), Error> {
         super::ensure_alarm(&self.state, at).await
     }
 
     /// Run `f` on the matching index, loading it from storage on first use.
-    fn with_index<R>(&self, f: impl FnOnce(&mut SubscriptionIndex) -> R) -> Result<R, ApiError> {
+    fn with_index<R>(&self, f: impl FnOnce(&mut SubscriptionIndex) -> R) -> Result<R, Error> {
         let mut slot = self.index.borrow_mut();
         if slot.is_none() {
             let mut index = SubscriptionIndex::new();
@@ -531,12 +532,15 @@ impl EventLog {
         }
         match slot.as_mut() {
             Some(index) => Ok(f(index)),
-            None => Err(ApiError::internal("matching index unavailable")),
+            None => Err(Error::platform(
+                "The matching index is unavailable",
+                "not loaded",
+            )),
         }
     }
 
-    fn sub_upsert(&self, sub: &Subscription) -> Result<Response, ApiError> {
-        let json = serde_json::to_string(sub).map_err(|e| ApiError::internal(e.to_string()))?;
+    fn sub_upsert(&self, sub: &Subscription) -> Result<Response, Error> {
+        let json = serde_json::to_string(sub)?;
         // Keep a validation that already happened (a repeated create must not undo it).
         let validated = sub.validated
             || !self
@@ -559,7 +563,7 @@ impl EventLog {
         reply_json(&serde_json::json!({"ok": true}))
     }
 
-    fn sub_delete(&self, id: SubscriptionId) -> Result<Response, ApiError> {
+    fn sub_delete(&self, id: SubscriptionId) -> Result<Response, Error> {
         self.sql()
             .exec("DELETE FROM subs WHERE id = ?", vec![id.into()])
             .map_err(sql_error)?;
@@ -567,7 +571,7 @@ impl EventLog {
         reply_json(&serde_json::json!({"ok": true}))
     }
 
-    fn sub_validate(&self, id: SubscriptionId) -> Result<Response, ApiError> {
+    fn sub_validate(&self, id: SubscriptionId) -> Result<Response, Error> {
         self.sql()
             .exec(
                 "UPDATE subs SET validated = 1 WHERE id = ?",
@@ -581,7 +585,7 @@ impl EventLog {
     /// Work the outbox in order: authorize the consumers of each event (spec §11.6) and hand
     /// the event to each authorized subscription's delivery queue. Stops at the first failure
     /// and retries with back-off, so no subscription ever sees events out of order.
-    async fn run_outbox(&self) -> Result<(), ApiError> {
+    async fn run_outbox(&self) -> Result<(), Error> {
         let cfg = config::load(&self.env)?;
         // Calls to delivery objects in one run (an invocation's subrequests are limited);
         // a bigger fan-out continues in the next run, from where this one stopped.
@@ -666,7 +670,7 @@ impl EventLog {
         event_json: &str,
         targets: &[SubscriptionId],
         budget: &mut usize,
-    ) -> Result<bool, ApiError> {
+    ) -> Result<bool, Error> {
         let entries: Vec<Option<MatchEntry>> =
             self.with_index(|index| targets.iter().map(|t| index.get(*t).cloned()).collect())?;
         let mut consumers: Vec<&str> = entries
@@ -716,7 +720,7 @@ impl EventLog {
                     {
                         Ok(_) => Ok(()),
                         // Deleted since it matched: nothing to deliver.
-                        Err(e) if e.status == 410 => Ok(()),
+                        Err(e) if e.is_gone() => Ok(()),
                         Err(e) => Err(e),
                     }
                 }
@@ -742,18 +746,16 @@ impl EventLog {
         Ok(true)
     }
 
-    async fn query(&self, req: &mut Request) -> Result<Response, ApiError> {
+    async fn query(&self, req: &mut Request) -> Result<Response, Error> {
         let q: QueryRequest = body_json(req).await?;
         let local = self.local_policies(&q.resource)?;
         event_query::page(&self.sql(), &self.env, &q, &local).await
     }
 
-    async fn put_policy(&self, req: &mut Request) -> Result<Response, ApiError> {
-        let bytes = req
-            .bytes()
-            .await
-            .map_err(|e| http::platform_error("read", e))?;
-        let doc = ResourcePolicy::parse(&bytes).map_err(ApiError::bad_request)?;
+    async fn put_policy(&self, req: &mut Request) -> Result<Response, Error> {
+        let bytes = req.bytes().await.map_err(|e| Error::platform("read", e))?;
+        let doc =
+            ResourcePolicy::parse(&bytes).map_err(|e| Error::from(ApiError::bad_request(e)))?;
         let existed = self.policy()?.is_some();
         self.sql()
             .exec(
@@ -762,25 +764,25 @@ impl EventLog {
             )
             .map_err(sql_error)?;
         *self.policy.borrow_mut() = Some(Some(doc.clone()));
-        http::json(if existed { 200 } else { 201 }, doc.to_json())
+        Ok(http::json(if existed { 200 } else { 201 }, doc.to_json())?)
     }
 
-    fn get_policy(&self) -> Result<Response, ApiError> {
+    fn get_policy(&self) -> Result<Response, Error> {
         match self.policy()? {
-            Some(doc) => http::json(200, doc.to_json()),
-            None => Err(ApiError::not_found()),
+            Some(doc) => Ok(http::json(200, doc.to_json())?),
+            None => Err(Error::NotFound),
         }
     }
 
-    fn delete_policy(&self) -> Result<Response, ApiError> {
+    fn delete_policy(&self) -> Result<Response, Error> {
         if self.policy()?.is_none() {
-            return Err(ApiError::not_found());
+            return Err(Error::NotFound);
         }
         self.sql()
             .exec("DELETE FROM policy WHERE k = 1", None)
             .map_err(sql_error)?;
         *self.policy.borrow_mut() = Some(None);
-        http::empty(204)
+        Ok(http::empty(204)?)
     }
 }
 
@@ -828,7 +830,7 @@ impl worker::DurableObject for EventLog {
                     .and_then(|rows| reply_json(&rows)),
                 Err(e) => Err(e),
             },
-            _ => Err(ApiError::not_found()),
+            _ => Err(Error::NotFound),
         };
         reply(result)
     }

@@ -15,6 +15,7 @@ use worker::{Env, Response, SqlStorage, SqlStorageValue};
 
 use super::{int, sql_error};
 use crate::authz::{self, LocalPolicies};
+use crate::error::Error;
 use crate::{config, http};
 
 /// A read (worker → object).
@@ -120,7 +121,7 @@ pub fn select(
     q: &QueryRequest,
     after_seq: i64,
     limit: u32,
-) -> Result<Vec<Row>, ApiError> {
+) -> Result<Vec<Row>, Error> {
     // The event text comes as a BLOB: a blob reaches Rust as one copy of its bytes, where a
     // string is copied character by character by the JavaScript glue.
     let mut query = String::from(
@@ -172,7 +173,7 @@ pub fn select(
 }
 
 /// The cursor position of `after`: the first event with that id, or the start.
-pub fn cursor_position(sql: &SqlStorage, after: Option<&str>) -> Result<i64, ApiError> {
+pub fn cursor_position(sql: &SqlStorage, after: Option<&str>) -> Result<i64, Error> {
     let Some(after) = after else { return Ok(0) };
     let rows = super::rows(
         sql,
@@ -190,7 +191,7 @@ async fn authorize(
     claims: &Claims,
     rows: &[Row],
     local: &LocalPolicies,
-) -> Result<Vec<bool>, ApiError> {
+) -> Result<Vec<bool>, Error> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
@@ -258,11 +259,11 @@ pub async fn page(
     env: &Env,
     q: &QueryRequest,
     local: &LocalPolicies,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Error> {
     if q.types.len() > MAX_PATTERNS || q.sources.len() > MAX_PATTERNS {
-        return Err(ApiError::bad_request(format!(
+        return Err(Error::from(ApiError::bad_request(format!(
             "At most {MAX_PATTERNS} 'type' and {MAX_PATTERNS} 'source' values can be given."
-        )));
+        ))));
     }
     let claims = Claims::new(q.caller.clone());
     let size = q.size.clamp(1, 10_000) as usize;

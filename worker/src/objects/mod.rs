@@ -7,24 +7,26 @@ pub mod event_log;
 pub mod event_query;
 pub mod party;
 
-use events_core::ApiError;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use worker::{Headers, Request, Response, ResponseBuilder, SqlStorage, SqlStorageValue, State};
 
-use crate::http::platform_error;
+use crate::error::Error;
+use crate::rpc::ERROR_HEADER;
 
 // The client side of the protocol lives in `crate::rpc`; the objects use it through here.
 pub use crate::rpc::{body_bytes, call, call_json, stub, DELIVERY, DIRECTORY, EVENT_LOG, PARTY};
 
-/// The answer of an object for an error.
-pub fn error_reply(err: &ApiError) -> worker::Result<Response> {
+/// The answer of an object for an error: the [`Error`] as JSON, marked with
+/// [`ERROR_HEADER`]. Its HTTP status is internal (the caller reads the body); what a client
+/// sees is decided by the route that made the call.
+pub fn error_reply(err: &Error) -> worker::Result<Response> {
     let headers = Headers::new();
-    headers.set("x-api-error", "1")?;
+    headers.set(ERROR_HEADER, "1")?;
     headers.set("content-type", "application/json")?;
-    let body = serde_json::to_vec(err).unwrap_or_default();
+    let body = serde_json::to_vec(err)?;
     Ok(ResponseBuilder::new()
-        .with_status(err.status)
+        .with_status(500)
         .with_headers(headers)
         .fixed(body))
 }
@@ -38,26 +40,26 @@ pub fn json_reply<T: Serialize>(value: &T) -> worker::Result<Response> {
 }
 
 /// A JSON answer of an object, as a result of an operation.
-pub fn reply_json<T: Serialize>(value: &T) -> Result<Response, ApiError> {
-    json_reply(value).map_err(|e| platform_error("Could not encode a storage reply", e))
+pub fn reply_json<T: Serialize>(value: &T) -> Result<Response, Error> {
+    json_reply(value).map_err(|e| Error::platform("Could not encode a storage reply", e))
 }
 
 /// Run an object operation and turn its error into the wire form.
-pub fn reply(result: Result<Response, ApiError>) -> worker::Result<Response> {
+pub fn reply<E: Into<Error>>(result: Result<Response, E>) -> worker::Result<Response> {
     match result {
         Ok(r) => Ok(r),
-        Err(e) => error_reply(&e),
+        Err(e) => error_reply(&e.into()),
     }
 }
 
-/// Read a JSON request body inside an object.
-pub async fn body_json<T: DeserializeOwned>(req: &mut Request) -> Result<T, ApiError> {
+/// Read a JSON request body inside an object (written by this service: unreadable is a
+/// platform failure, not a client's mistake).
+pub async fn body_json<T: DeserializeOwned>(req: &mut Request) -> Result<T, Error> {
     let bytes = req
         .bytes()
         .await
-        .map_err(|e| platform_error("Could not read an internal request", e))?;
-    serde_json::from_slice(&bytes)
-        .map_err(|e| ApiError::internal(format!("Malformed internal request: {e}")))
+        .map_err(|e| Error::platform("Could not read an internal request", e))?;
+    serde_json::from_slice(&bytes).map_err(|e| Error::platform("Malformed internal request", e))
 }
 
 /// An event `time` (UTC ticks of 100 ns) as stored for `from`/`to` filters: whole
@@ -98,12 +100,24 @@ pub fn rows(
     sql: &SqlStorage,
     query: &str,
     args: Vec<SqlStorageValue>,
-) -> Result<Vec<Vec<SqlStorageValue>>, ApiError> {
+) -> Result<Vec<Vec<SqlStorageValue>>, Error> {
     sql.exec(query, args)
         .map_err(sql_error)?
         .raw()
         .collect::<worker::Result<_>>()
         .map_err(sql_error)
+}
+
+/// All rows of a query, decoded by column name; a row that does not decode is corrupt data.
+pub fn decode_rows<T: DeserializeOwned>(
+    sql: &SqlStorage,
+    query: &str,
+    args: Vec<SqlStorageValue>,
+) -> Result<Vec<T>, Error> {
+    sql.exec(query, args)
+        .map_err(sql_error)?
+        .to_array()
+        .map_err(|e| Error::corrupt(format_args!("{query}: {e}")))
 }
 
 /// Now, in unix milliseconds.
@@ -112,24 +126,24 @@ pub fn now_ms() -> i64 {
 }
 
 /// Make sure the object's alarm fires no later than `at` (unix ms); an earlier alarm stays.
-pub async fn ensure_alarm(state: &State, at: i64) -> Result<(), ApiError> {
+pub async fn ensure_alarm(state: &State, at: i64) -> Result<(), Error> {
     let storage = state.storage();
     let current = storage
         .get_alarm()
         .await
-        .map_err(|e| platform_error("Could not read an alarm", e))?;
+        .map_err(|e| Error::platform("Could not read an alarm", e))?;
     if current.is_none_or(|t| t > at) {
         storage
             .set_alarm(worker::ScheduledTime::new(js_sys::Date::new(
                 &(at as f64).into(),
             )))
             .await
-            .map_err(|e| platform_error("Could not schedule background work", e))?;
+            .map_err(|e| Error::platform("Could not schedule background work", e))?;
     }
     Ok(())
 }
 
-/// Map a SQL error inside an object to a 503.
-pub fn sql_error(e: worker::Error) -> ApiError {
-    platform_error("Storage query failed", e)
+/// A SQL error inside an object.
+pub fn sql_error(e: worker::Error) -> Error {
+    Error::platform("Storage query failed", e)
 }

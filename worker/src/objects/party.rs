@@ -8,13 +8,12 @@
 
 use worker::{durable_object, Env, Method, Request, Response, State};
 
-use events_core::ApiError;
-
 use serde::{Deserialize, Serialize};
 
 use super::event_query::{self, QueryRequest};
 use super::{body_json, reply, reply_json, sql_error};
 use crate::authz::LocalPolicies;
+use crate::error::Error;
 use crate::http;
 
 const SCHEMA: &str = "
@@ -44,7 +43,7 @@ pub struct Party {
 }
 
 impl Party {
-    fn read(&self) -> Result<Option<String>, ApiError> {
+    fn read(&self) -> Result<Option<String>, Error> {
         let rows = super::rows(
             &self.state.storage().sql(),
             "SELECT json FROM record WHERE k = 1",
@@ -53,7 +52,7 @@ impl Party {
         Ok(rows.first().and_then(|r| super::text(r.first())))
     }
 
-    fn index(&self, e: IndexEntry) -> Result<Response, ApiError> {
+    fn index(&self, e: IndexEntry) -> Result<Response, Error> {
         self.state
             .storage()
             .sql()
@@ -78,7 +77,7 @@ impl Party {
         reply_json(&serde_json::json!({"indexed": true}))
     }
 
-    async fn handle(&self, req: &mut Request) -> Result<Response, ApiError> {
+    async fn handle(&self, req: &mut Request) -> Result<Response, Error> {
         let path = req.path();
         match (req.method(), path.as_str()) {
             (Method::Post, "/index") => return self.index(body_json(req).await?),
@@ -92,28 +91,25 @@ impl Party {
         let sql = self.state.storage().sql();
         match req.method() {
             Method::Get => match self.read()? {
-                Some(json) => http::json(200, json),
-                None => Err(ApiError::not_found()),
+                Some(json) => Ok(http::json(200, json)?),
+                None => Err(Error::NotFound),
             },
             Method::Put => {
-                let body = req
-                    .text()
-                    .await
-                    .map_err(|e| http::platform_error("read", e))?;
+                let body = req.text().await.map_err(|e| Error::platform("read", e))?;
                 let existed = self.read()?.is_some();
                 sql.exec(
                     "INSERT INTO record (k, json) VALUES (1, ?) ON CONFLICT (k) DO UPDATE SET json = excluded.json",
                     vec![body.into()],
                 )
                 .map_err(sql_error)?;
-                http::empty(if existed { 200 } else { 201 })
+                Ok(http::empty(if existed { 200 } else { 201 })?)
             }
             Method::Delete => {
                 sql.exec("DELETE FROM record WHERE k = 1", None)
                     .map_err(sql_error)?;
-                http::empty(204)
+                Ok(http::empty(204)?)
             }
-            _ => Err(ApiError::not_found()),
+            _ => Err(Error::NotFound),
         }
     }
 }

@@ -10,6 +10,7 @@ use worker::{Env, Method, Request, Response};
 use crate::auth;
 use crate::authz::{load_party, party_object_name};
 use crate::config::Config;
+use crate::error::Error;
 use crate::http;
 use crate::routes::exchange::{load_registration, org_number_object, org_object};
 use crate::rpc::{self, EVENT_LOG, PARTY};
@@ -52,14 +53,14 @@ pub async fn resource(
             }
             let bytes = rpc::body_bytes(&mut resp)
                 .await
-                .map_err(|e| http::platform_error("read", e))?;
+                .map_err(|e| Error::platform("Could not read a rule document", e))?;
             http::json(status, bytes)
         }
-        Err(e) if e.status == 404 => Err(ApiError::problem(
+        Err(e) if e.is_not_found() => Err(ApiError::problem(
             404,
             format!("No rule document is stored for resource '{resource}'."),
         )),
-        Err(e) => Err(e),
+        Err(e) => Err(e.into()),
     }
 }
 

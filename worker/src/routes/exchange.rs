@@ -8,6 +8,7 @@ use events_core::ApiError;
 use worker::{Env, Method, Request, Response};
 
 use crate::config::Config;
+use crate::error::Error;
 use crate::rpc::{self, PARTY};
 use crate::{auth, http};
 
@@ -31,11 +32,11 @@ pub async fn load_registration(
         Ok(mut resp) => {
             let text = rpc::body_text(&mut resp)
                 .await
-                .map_err(|e| http::platform_error("Could not read an org registration", e))?;
+                .map_err(|e| Error::platform("Could not read an org registration", e))?;
             Ok(OrgRegistration::from_stored(&text))
         }
-        Err(e) if e.status == 404 => Ok(None),
-        Err(e) => Err(e),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -12,12 +12,13 @@ use worker::{Env, Method, Request, Response};
 
 use crate::auth::{self, AccessToken};
 use crate::config::Config;
+use crate::error::Error;
 use crate::http;
 use crate::objects::delivery::TraceRow;
 use crate::objects::directory::{self, IdRequest};
 use crate::objects::event_log::{PublishReply, PublishRequest};
 use crate::objects::event_query::QueryRequest;
-use crate::routes::subscriptions::{deleted_meanwhile, parse_id};
+use crate::routes::subscriptions::parse_id;
 use crate::rpc::{self, DELIVERY, DIRECTORY, EVENT_LOG};
 
 /// The `PlatformAccess` policy.
@@ -47,9 +48,7 @@ pub async fn validate(
     let dir = rpc::stub(env, DIRECTORY, directory::NAME)?;
     let before: Subscription = rpc::call_json(&dir, Method::Post, "get", &IdRequest { id }).await?;
     let delivery = rpc::stub(env, DELIVERY, &id.to_string())?;
-    rpc::call(&delivery, Method::Post, "validated", None)
-        .await
-        .map_err(deleted_meanwhile)?;
+    rpc::call(&delivery, Method::Post, "validated", None).await?;
     http::json(200, before.to_json())
 }
 
@@ -68,7 +67,7 @@ pub async fn send_to_log(
 ) -> Result<PublishReply, ApiError> {
     let request = PublishRequest::from_event(event, None, store, fan_out);
     let stub = rpc::stub(env, EVENT_LOG, &request.resource)?;
-    rpc::call_json(&stub, Method::Post, "publish", &request).await
+    Ok(rpc::call_json(&stub, Method::Post, "publish", &request).await?)
 }
 
 /// `POST /inbound` and `POST /outbound`: match the event against subscriptions and queue it
@@ -146,7 +145,7 @@ pub async fn read_logs(req: Request, env: &Env, cfg: &Config) -> Result<Response
             let mut resp = rpc::call(&delivery, Method::Get, "trace", None).await?;
             rpc::body_json_of(&mut resp)
                 .await
-                .map_err(|e| http::platform_error("Could not read the trace log", e))?
+                .map_err(|e| Error::platform("Could not read the trace log", e))?
         }
         LogQuery::Resource(resource) => {
             let log = rpc::stub(env, EVENT_LOG, &resource)?;

@@ -17,6 +17,7 @@ use worker::{Env, Method, Request, Response};
 use crate::auth::{self, Caller};
 use crate::authz::{self, LocalPolicies};
 use crate::config::Config;
+use crate::error::Error;
 use crate::http;
 use crate::objects::delivery::{DeadLetter, InitRequest};
 use crate::objects::directory::{self, CreateReply, CreateRequest, IdRequest, ListRequest};
@@ -205,8 +206,8 @@ pub async fn remove(env: &Env, sub: &Subscription) -> Result<(), ApiError> {
         .await
     {
         Ok(_) => Ok(()),
-        Err(e) if e.status == 404 => Ok(()),
-        Err(e) => Err(e),
+        Err(e) if e.is_not_found() => Ok(()),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -231,17 +232,7 @@ async fn owned_delivery(
     raw_id: &str,
 ) -> Result<worker::Stub, ApiError> {
     let sub = owned_by_caller(req, env, cfg, raw_id).await?;
-    rpc::stub(env, DELIVERY, &sub.id.to_string())
-}
-
-/// The delivery object answers 410 once its subscription is deleted; a subscription deleted
-/// between the ownership check and the call is, to the client, a subscription that is not there.
-pub fn deleted_meanwhile(e: ApiError) -> ApiError {
-    if e.status == 410 {
-        ApiError::not_found()
-    } else {
-        e
-    }
+    Ok(rpc::stub(env, DELIVERY, &sub.id.to_string())?)
 }
 
 /// `GET /subscriptions/{id}/deadletters`: events whose every attempt failed.
@@ -252,12 +243,10 @@ pub async fn dead_letters(
     raw_id: &str,
 ) -> Result<Response, ApiError> {
     let delivery = owned_delivery(&req, env, cfg, raw_id).await?;
-    let mut resp = rpc::call(&delivery, Method::Get, "deadletters", None)
-        .await
-        .map_err(deleted_meanwhile)?;
+    let mut resp = rpc::call(&delivery, Method::Get, "deadletters", None).await?;
     let letters: Vec<DeadLetter> = rpc::body_json_of(&mut resp)
         .await
-        .map_err(|e| http::platform_error("Could not read dead letters", e))?;
+        .map_err(|e| Error::platform("Could not read dead letters", e))?;
     let body = serde_json::json!({"count": letters.len(), "deadLetters": letters});
     http::json(200, body.to_string())
 }
@@ -270,11 +259,9 @@ pub async fn redeliver(
     raw_id: &str,
 ) -> Result<Response, ApiError> {
     let delivery = owned_delivery(&req, env, cfg, raw_id).await?;
-    let mut resp = rpc::call(&delivery, Method::Post, "redeliver", None)
-        .await
-        .map_err(deleted_meanwhile)?;
+    let mut resp = rpc::call(&delivery, Method::Post, "redeliver", None).await?;
     let bytes = rpc::body_bytes(&mut resp)
         .await
-        .map_err(|e| http::platform_error("Could not redeliver", e))?;
+        .map_err(|e| Error::platform("Could not redeliver", e))?;
     http::json(200, bytes)
 }
