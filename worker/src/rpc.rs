@@ -1,6 +1,6 @@
 //! The internal protocol between the stateless worker and the Durable Objects, the caller's
 //! side: JSON over `fetch` to `https://do/{operation}`. An object answers an error as JSON with
-//! the header `x-api-error` (the objects' `error_reply`).
+//! the header `x-object-error` (the objects' `error_reply`).
 //!
 //! Routes, `authz` and the objects themselves call objects through here; this module depends
 //! on nothing above it, so `authz` (used by the objects) never reaches back into `objects`.
