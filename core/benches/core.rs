@@ -153,7 +153,7 @@ mod native {
             })
         });
         g.bench_function("build_to_json_50", |b| {
-            b.iter(|| serde_json::to_vec(&w.request().to_json()).ok())
+            b.iter(|| serde_json::to_vec(&w.request()).ok())
         });
         g.finish();
     }

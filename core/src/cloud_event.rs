@@ -361,6 +361,10 @@ impl CloudEvent {
     }
 
     /// Append the JSON form to `out`.
+    ///
+    /// Written by hand, not by a serde derive: attributes are kept as text in publish order and
+    /// `data` as minified raw JSON, so writing is copying, and `BENCHMARKS.md` (cloudevent_parse,
+    /// which parses and writes) shows this path pays for itself.
     pub fn write_json(&self, out: &mut String, utc_time: bool) {
         out.push_str("{\"specversion\":\"1.0\"");
         for (name, value) in &self.attrs {

@@ -128,11 +128,7 @@ pub fn webhook_body(endpoint: &str, event_json: &str) -> String {
     }
     let mut body = String::with_capacity(event_json.len() + event_json.len() / 8 + 12);
     body.push_str("{\"text\": ");
-    match serde_json::to_string(event_json) {
-        Ok(text) => body.push_str(&text),
-        // Serialising a string cannot fail; the core's own writer is the same escape.
-        Err(_) => crate::json::write_json_string(&mut body, event_json),
-    }
+    body.push_str(&crate::json::to_json(event_json));
     body.push('}');
     body
 }

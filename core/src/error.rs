@@ -6,12 +6,15 @@
 //! one place, using [`ApiError::render`].
 
 use alloc::borrow::ToOwned;
-use alloc::string::String;
+use alloc::format;
+use alloc::string::{String, ToString};
 use alloc::vec;
 use alloc::vec::Vec;
 use core::fmt;
 
-use crate::json::write_json_string;
+use serde::{Serialize, Serializer};
+
+use crate::json::to_json;
 
 /// What the body of an error response looks like.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -141,10 +144,10 @@ impl ApiError {
 
     /// 413 ProblemDetails: the request body is larger than the service accepts.
     pub fn payload_too_large(limit_bytes: usize) -> Self {
-        let mut detail = String::from("The request body is larger than the limit of ");
-        push_usize(&mut detail, limit_bytes);
-        detail.push_str(" bytes.");
-        Self::problem(413, detail)
+        Self::problem(
+            413,
+            format!("The request body is larger than the limit of {limit_bytes} bytes."),
+        )
     }
 
     /// 500 ProblemDetails naming what is broken on the server side (e.g. a bad setting).
@@ -174,82 +177,51 @@ impl ApiError {
                 challenge: None,
                 body: String::new(),
             },
-            ErrorBody::Text(text) => {
-                let mut body = String::with_capacity(text.len() + 2);
-                write_json_string(&mut body, text);
-                RenderedError {
-                    status: self.status,
-                    content_type: Some(JSON_UTF8),
-                    allow: None,
-                    challenge: None,
-                    body,
-                }
-            }
+            ErrorBody::Text(text) => RenderedError {
+                status: self.status,
+                content_type: Some(JSON_UTF8),
+                allow: None,
+                challenge: None,
+                body: to_json(text),
+            },
             ErrorBody::Unauthenticated => {
                 let mut rendered =
                     ApiError::problem(self.status, UNAUTHORIZED_DETAIL).render(trace_id);
                 rendered.challenge = Some("Bearer");
                 rendered
             }
-            ErrorBody::Problem { detail } => {
-                let mut body = String::with_capacity(160);
-                body.push('{');
-                push_problem_head(&mut body, self.status, problem_title(self.status));
-                if let Some(detail) = detail {
-                    body.push_str(",\"detail\":");
-                    write_json_string(&mut body, detail);
-                }
-                push_trace_id(&mut body, trace_id);
-                body.push('}');
-                RenderedError {
-                    status: self.status,
-                    content_type: Some(PROBLEM_JSON),
-                    allow: None,
-                    challenge: None,
-                    body,
-                }
-            }
-            ErrorBody::Validation(errors) => {
-                let mut body = String::with_capacity(200);
-                body.push('{');
-                push_problem_head(
-                    &mut body,
-                    self.status,
-                    "One or more validation errors occurred.",
-                );
-                body.push_str(",\"errors\":{");
-                for (i, (field, messages)) in errors.iter().enumerate() {
-                    if i > 0 {
-                        body.push(',');
-                    }
-                    write_json_string(&mut body, field);
-                    body.push_str(":[");
-                    for (j, message) in messages.iter().enumerate() {
-                        if j > 0 {
-                            body.push(',');
-                        }
-                        write_json_string(&mut body, message);
-                    }
-                    body.push(']');
-                }
-                body.push('}');
-                push_trace_id(&mut body, trace_id);
-                body.push('}');
-                RenderedError {
-                    status: self.status,
-                    content_type: Some(PROBLEM_JSON),
-                    allow: None,
-                    challenge: None,
-                    body,
-                }
-            }
+            ErrorBody::Problem { detail } => self.render_problem(ProblemDocument {
+                type_: problem_type(self.status),
+                title: problem_title(self.status),
+                status: self.status,
+                detail: detail.as_deref(),
+                errors: None,
+                trace_id,
+            }),
+            ErrorBody::Validation(errors) => self.render_problem(ProblemDocument {
+                type_: problem_type(self.status),
+                title: "One or more validation errors occurred.",
+                status: self.status,
+                detail: None,
+                errors: Some(FieldErrors(errors)),
+                trace_id,
+            }),
+        }
+    }
+
+    fn render_problem(&self, document: ProblemDocument<'_>) -> RenderedError {
+        RenderedError {
+            status: self.status,
+            content_type: Some(PROBLEM_JSON),
+            allow: None,
+            challenge: None,
+            body: to_json(&document),
         }
     }
 
     /// A short human description, for logs.
     pub fn describe(&self) -> String {
-        let mut out = String::new();
-        push_usize(&mut out, self.status as usize);
+        let mut out = self.status.to_string();
         match &self.body {
             ErrorBody::Empty => {}
             ErrorBody::Unauthenticated => {
@@ -325,27 +297,29 @@ pub fn problem_title(status: u16) -> &'static str {
     }
 }
 
-fn push_problem_head(body: &mut String, status: u16, title: &str) {
-    if let Some(t) = problem_type(status) {
-        body.push_str("\"type\":");
-        write_json_string(body, t);
-        body.push(',');
+/// An RFC 9457 problem document as ASP.NET writes it: `type` (when the status has an RFC 9110
+/// section), `title`, `status`, then `detail` or a ValidationProblem's `errors`, then `traceId`.
+#[derive(Serialize)]
+struct ProblemDocument<'a> {
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    type_: Option<&'static str>,
+    title: &'a str,
+    status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<FieldErrors<'a>>,
+    #[serde(rename = "traceId")]
+    trace_id: &'a str,
+}
+
+/// A ValidationProblem's `errors`: an object from field name to messages, in the given order.
+struct FieldErrors<'a>(&'a [(String, Vec<String>)]);
+
+impl Serialize for FieldErrors<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.iter().map(|(field, messages)| (field, messages)))
     }
-    body.push_str("\"title\":");
-    write_json_string(body, title);
-    body.push_str(",\"status\":");
-    push_usize(body, status as usize);
-}
-
-fn push_trace_id(body: &mut String, trace_id: &str) {
-    body.push_str(",\"traceId\":");
-    write_json_string(body, trace_id);
-}
-
-pub(crate) fn push_usize(out: &mut String, n: usize) {
-    use core::fmt::Write;
-    // Writing to a String cannot fail.
-    let _ = write!(out, "{n}");
 }
 
 impl From<&str> for ErrorBody {

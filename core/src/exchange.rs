@@ -11,9 +11,11 @@ use alloc::vec::Vec;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::identity::Claims;
+use crate::json::to_json;
 use crate::token::{self, Alg, Jwk, TokenError};
 
 /// Where the service publishes its own OpenID configuration, below its base URL; also the `iss`
@@ -101,7 +103,8 @@ pub fn check_org_code(org: &str) -> Result<(), String> {
 
 /// An org code and the organisation number it stands for
 /// (`PUT /events/api/v1/admin/orgs/{org}`, body `{"orgNumber": "991825827"}`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OrgRegistration {
     pub org: String,
     pub org_number: String,
@@ -139,10 +142,7 @@ impl OrgRegistration {
 
     /// The stored and returned document.
     pub fn to_json(&self) -> String {
-        let mut m = Map::new();
-        m.insert("org".into(), Value::String(self.org.clone()));
-        m.insert("orgNumber".into(), Value::String(self.org_number.clone()));
-        Value::Object(m).to_string()
+        to_json(self)
     }
 
     /// A stored document (see [`to_json`](Self::to_json)); `None` if it is not one.
@@ -227,11 +227,17 @@ pub fn expiry(maskinporten_exp: i64, now: i64) -> i64 {
 
 /// `base64url(header) "." base64url(claims)`: what the signing key signs.
 pub fn signing_input(key: &SigningKey, claims: &Map<String, Value>) -> String {
-    let mut h = Map::new();
-    h.insert("alg".into(), key.alg.name().into());
-    h.insert("kid".into(), Value::String(key.kid.clone()));
-    h.insert("typ".into(), "JWT".into());
-    let header = Value::Object(h).to_string();
+    #[derive(Serialize)]
+    struct Header<'a> {
+        alg: &'a str,
+        kid: &'a str,
+        typ: &'a str,
+    }
+    let header = to_json(&Header {
+        alg: key.alg.name(),
+        kid: &key.kid,
+        typ: "JWT",
+    });
     let payload = Value::Object(claims.clone()).to_string();
     format!(
         "{}.{}",

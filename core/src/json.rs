@@ -1,5 +1,6 @@
-//! Small JSON writing helpers used on hot paths (event serialisation, error bodies) where
-//! building a `serde_json::Value` first would cost an allocation per node.
+//! JSON helpers: [`to_json`] for the documents serde derives write, and the hand-written
+//! CloudEvent writer's pieces ([`write_json_string`], [`write_minified`]), kept because
+//! `BENCHMARKS.md` measures CloudEvent parse + write and the hand-written path pays there.
 
 use alloc::borrow::Cow;
 use alloc::string::String;
@@ -7,6 +8,7 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+use serde::Serialize;
 use serde_json::value::RawValue;
 
 /// The lower-case hex digit of the low four bits of `nibble`.
@@ -51,11 +53,13 @@ pub fn write_json_string(out: &mut String, s: &str) {
     out.push('"');
 }
 
-/// A JSON string literal of `s`, as a new string.
-pub fn json_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    write_json_string(&mut out, s);
-    out
+/// `value` as compact JSON, written by its `Serialize` impl.
+///
+/// serde_json fails only for a map with non-string keys or a `Serialize` impl that reports an
+/// error; the documents of this crate and the worker have neither, so the empty string this
+/// returns on failure is never sent.
+pub fn to_json<T: Serialize + ?Sized>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_default()
 }
 
 /// Append already-valid JSON text without its insignificant whitespace.
@@ -169,11 +173,18 @@ mod tests {
 
     #[wasm_bindgen_test(unsupported = test)]
     fn escapes_quotes_backslashes_and_controls() {
+        let json_string = |s: &str| {
+            let mut out = String::new();
+            write_json_string(&mut out, s);
+            out
+        };
         assert_eq!(
             json_string("a\"b\\c\nd\u{1}é"),
             "\"a\\\"b\\\\c\\nd\\u0001é\""
         );
         assert_eq!(json_string(""), "\"\"");
+        // The same text serde_json writes (the serde documents and the CloudEvent writer agree).
+        assert_eq!(json_string("a\"b\\c\nd\u{1}é"), to_json("a\"b\\c\nd\u{1}é"));
     }
 
     /// The byte-at-a-time state machine `write_minified` must agree with.

@@ -16,7 +16,7 @@ use crate::authz::xacml::{action, Attribute, Category, DecisionRequest, TYPE_STR
 use crate::endpoint::check_endpoint;
 use crate::error::ApiError;
 use crate::identity::{Claims, Consumer, SCOPE_SUBSCRIBE};
-use crate::json::write_json_string;
+use crate::json::to_json;
 use crate::uri::AbsoluteUri;
 use crate::urn::{self, is_valid_urn};
 
@@ -390,57 +390,62 @@ impl Subscription {
         }
     }
 
-    /// Altinn's JSON: camelCase, nulls omitted, properties in model order.
-    pub fn write_json(&self, out: &mut String) {
-        out.push_str("{\"id\":");
-        out.push_str(&self.id.to_string());
-        let mut field = |name: &str, value: Option<&str>| {
-            if let Some(v) = value {
-                out.push_str(",\"");
-                out.push_str(name);
-                out.push_str("\":");
-                write_json_string(out, v);
-            }
-        };
-        field("endPoint", Some(&self.end_point));
-        field("sourceFilter", self.source_filter.as_deref());
-        field("resourceFilter", Some(&self.resource_filter));
-        field("subjectFilter", self.subject_filter.as_deref());
-        field("typeFilter", self.type_filter.as_deref());
-        field("consumer", Some(&self.consumer));
-        field("createdBy", Some(&self.created_by));
-        field("created", Some(&self.created));
-        out.push_str(",\"validated\":");
-        out.push_str(if self.validated { "true" } else { "false" });
-        out.push_str(",\"includeSubunits\":");
-        out.push_str(if self.include_subunits {
-            "true"
-        } else {
-            "false"
-        });
-        out.push('}');
-    }
-
+    /// Altinn's JSON: camelCase, nulls omitted, properties in model order. (The serde derive
+    /// of [`Subscription`] is the stored form, with snake_case names.)
     pub fn to_json(&self) -> String {
-        let mut out = String::with_capacity(300);
-        self.write_json(&mut out);
-        out
+        to_json(&SubscriptionJson::from(self))
+    }
+}
+
+/// The API shape of a [`Subscription`] (spec §8.1).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SubscriptionJson<'a> {
+    id: SubscriptionId,
+    end_point: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source_filter: Option<&'a str>,
+    resource_filter: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subject_filter: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    type_filter: Option<&'a str>,
+    consumer: &'a str,
+    created_by: &'a str,
+    created: &'a str,
+    validated: bool,
+    include_subunits: bool,
+}
+
+impl<'a> From<&'a Subscription> for SubscriptionJson<'a> {
+    fn from(s: &'a Subscription) -> Self {
+        SubscriptionJson {
+            id: s.id,
+            end_point: &s.end_point,
+            source_filter: s.source_filter.as_deref(),
+            resource_filter: &s.resource_filter,
+            subject_filter: s.subject_filter.as_deref(),
+            type_filter: s.type_filter.as_deref(),
+            consumer: &s.consumer,
+            created_by: &s.created_by,
+            created: &s.created,
+            validated: s.validated,
+            include_subunits: s.include_subunits,
+        }
     }
 }
 
 /// `{"count": n, "subscriptions": [...]}`.
 pub fn list_json(subs: &[Subscription]) -> String {
-    let mut out = String::from("{\"count\":");
-    out.push_str(&subs.len().to_string());
-    out.push_str(",\"subscriptions\":[");
-    for (i, s) in subs.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        s.write_json(&mut out);
+    #[derive(Serialize)]
+    struct SubscriptionList<'a> {
+        count: usize,
+        subscriptions: Vec<SubscriptionJson<'a>>,
     }
-    out.push_str("]}");
-    out
+    to_json(&SubscriptionList {
+        count: subs.len(),
+        subscriptions: subs.iter().map(SubscriptionJson::from).collect(),
+    })
 }
 
 #[cfg(test)]

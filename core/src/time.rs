@@ -192,18 +192,16 @@ impl Timestamp {
     /// whole seconds, 3 digits for whole milliseconds, 6 for whole microseconds, else 7; then `Z`
     /// for offset 0, else `+hh:mm`/`-hh:mm`. The digits are the local time (UTC + offset).
     pub fn format(&self) -> String {
-        let mut out = String::with_capacity(MAX_FORMATTED_LEN);
+        let mut out = String::with_capacity(FORMATTED_CAPACITY);
         self.write_to(&mut out);
         out
     }
 
     /// Appends [`Timestamp::format`]'s text to `out`.
     pub fn write_to(&self, out: &mut String) {
-        let mut buf = [0u8; MAX_FORMATTED_LEN];
-        let len = self.encode(&mut buf);
-        for &byte in buf.iter().take(len) {
-            out.push(char::from(byte));
-        }
+        use fmt::Write;
+        // Writing to a String cannot fail.
+        let _ = write!(out, "{self}");
     }
 
     /// Builds a timestamp from days since the epoch, ticks within the (local) day and an offset.
@@ -215,9 +213,11 @@ impl Timestamp {
             offset,
         }
     }
+}
 
-    /// Writes the formatted ASCII text into `buf`, returning its length.
-    fn encode(&self, buf: &mut [u8; MAX_FORMATTED_LEN]) -> usize {
+impl fmt::Display for Timestamp {
+    /// [`Timestamp::format`]'s text.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let local = self
             .ticks
             .saturating_add(i64::from(self.offset) * TICKS_PER_MINUTE);
@@ -227,53 +227,33 @@ impl Timestamp {
         let seconds = in_day / TICKS_PER_SECOND;
         let fraction = in_day % TICKS_PER_SECOND;
 
-        let mut w = Writer { buf, len: 0 };
         if year < 0 {
-            w.byte(b'-');
+            f.write_str("-")?;
         }
-        w.digits(year.unsigned_abs(), 4);
-        w.byte(b'-');
-        w.digits(u64::from(month), 2);
-        w.byte(b'-');
-        w.digits(u64::from(day), 2);
-        w.byte(b'T');
-        w.digits((seconds / 3600) as u64, 2);
-        w.byte(b':');
-        w.digits((seconds / 60 % 60) as u64, 2);
-        w.byte(b':');
-        w.digits((seconds % 60) as u64, 2);
+        write!(
+            f,
+            "{:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
+            year.unsigned_abs(),
+            seconds / 3600,
+            seconds / 60 % 60,
+            seconds % 60
+        )?;
         if fraction != 0 {
-            w.byte(b'.');
             if fraction % TICKS_PER_MILLI == 0 {
-                w.digits((fraction / TICKS_PER_MILLI) as u64, 3);
+                write!(f, ".{:03}", fraction / TICKS_PER_MILLI)?;
             } else if fraction % TICKS_PER_MICRO == 0 {
-                w.digits((fraction / TICKS_PER_MICRO) as u64, 6);
+                write!(f, ".{:06}", fraction / TICKS_PER_MICRO)?;
             } else {
-                w.digits(fraction as u64, FRACTION_DIGITS as usize);
+                write!(f, ".{fraction:07}")?;
             }
         }
         if self.offset == 0 {
-            w.byte(b'Z');
+            f.write_str("Z")
         } else {
-            w.byte(if self.offset < 0 { b'-' } else { b'+' });
+            let sign = if self.offset < 0 { '-' } else { '+' };
             let minutes = self.offset.unsigned_abs();
-            w.digits(u64::from(minutes / 60), 2);
-            w.byte(b':');
-            w.digits(u64::from(minutes % 60), 2);
+            write!(f, "{sign}{:02}:{:02}", minutes / 60, minutes % 60)
         }
-        w.len
-    }
-}
-
-impl fmt::Display for Timestamp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut buf = [0u8; MAX_FORMATTED_LEN];
-        let len = self.encode(&mut buf);
-        let text = buf
-            .get(..len)
-            .and_then(|b| core::str::from_utf8(b).ok())
-            .ok_or(fmt::Error)?;
-        f.write_str(text)
     }
 }
 
@@ -292,41 +272,9 @@ impl Ord for Timestamp {
     }
 }
 
-/// Longest possible output: sign + 5-digit year (i64 ticks span the years -27258..=31197),
+/// Longest possible text: sign + 5-digit year (i64 ticks span the years -27258..=31197),
 /// `-MM-DDThh:mm:ss` (15), `.fffffff` (8) and `+hh:mm` (6) = 35, rounded up.
-const MAX_FORMATTED_LEN: usize = 40;
-
-/// Fixed-buffer ASCII writer; the buffer is large enough for every timestamp.
-struct Writer<'a> {
-    buf: &'a mut [u8; MAX_FORMATTED_LEN],
-    len: usize,
-}
-
-impl Writer<'_> {
-    fn byte(&mut self, b: u8) {
-        if let Some(slot) = self.buf.get_mut(self.len) {
-            *slot = b;
-            self.len += 1;
-        }
-    }
-
-    /// Writes `value` in decimal, zero-padded to at least `min_width` digits.
-    fn digits(&mut self, mut value: u64, min_width: usize) {
-        let mut tmp = [0u8; 20];
-        let mut n = 0;
-        for slot in tmp.iter_mut() {
-            if value == 0 && n >= min_width {
-                break;
-            }
-            *slot = b'0' + (value % 10) as u8;
-            value /= 10;
-            n += 1;
-        }
-        for &d in tmp.iter().take(n).rev() {
-            self.byte(d);
-        }
-    }
-}
+const FORMATTED_CAPACITY: usize = 40;
 
 /// The ASCII digit at `b[i]`, if any.
 #[inline]

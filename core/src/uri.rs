@@ -174,8 +174,9 @@ impl AbsoluteUri {
         let host_end = text.len();
         let port = port.filter(|&p| default_port(&text[..scheme_end]) != Some(p));
         if let Some(p) = port {
-            text.push(':');
-            push_decimal(&mut text, p);
+            use core::fmt::Write;
+            // Writing to a String cannot fail.
+            let _ = write!(text, ":{p}");
         }
         let path_start = text.len();
         push_normalised_path(&mut text, path);
@@ -384,12 +385,6 @@ fn parse_port(s: &str) -> Result<u16, UriError> {
 /// address as the last two groups.
 fn is_ipv6(s: &str) -> bool {
     s.parse::<core::net::Ipv6Addr>().is_ok()
-}
-
-fn push_decimal(out: &mut String, value: u16) {
-    use core::fmt::Write;
-    // Writing to a String cannot fail.
-    let _ = write!(out, "{value}");
 }
 
 /// Appends the path (without query/fragment) normalised: `/` when empty, `\` read as `/`,

@@ -205,7 +205,7 @@ fn authz(s: &Settings) {
         black_box(evaluate(&w.request(), black_box(&w.data)));
     };
     let mut remote = || {
-        black_box(serde_json::to_vec(&w.request().to_json()).ok());
+        black_box(serde_json::to_vec(&w.request()).ok());
     };
     let t = measure(s, &mut [&mut ours, &mut remote]);
     console_log!(

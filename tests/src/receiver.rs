@@ -1,21 +1,29 @@
 //! [`TestReceiver`]: a loopback HTTP/1.1 webhook endpoint that records every request and answers
-//! with a programmable behaviour.
+//! with a programmable behaviour. hyper does the HTTP (keep-alive, chunked bodies,
+//! `Expect: 100-continue`); this module records and decides the answers.
 //!
 //! It runs on its own thread with its own single-threaded tokio runtime, so it works from sync code,
 //! from any test runtime, and keeps serving while a test blocks. Requests are recorded as soon as
 //! their body has been read (before any programmed delay), with the arrival [`Instant`].
 
+use std::convert::Infallible;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{HeaderValue, CONTENT_TYPE};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-const MAX_HEAD: usize = 64 * 1024;
+/// Largest request body the receiver reads (a larger one is answered 400).
 const MAX_BODY: usize = 16 * 1024 * 1024;
 
 /// One recorded request.
@@ -24,7 +32,7 @@ pub struct Received {
     pub method: String,
     /// Request target as sent (path plus query).
     pub path: String,
-    /// Header names as sent, in order.
+    /// Headers in arrival order; names in lower case (as hyper reads them), values trimmed.
     pub headers: Vec<(String, String)>,
     pub body: String,
     /// When the complete request had been read.
@@ -286,277 +294,100 @@ async fn serve(
             _ = &mut shutdown => return,
             accepted = listener.accept() => {
                 if let Ok((stream, _)) = accepted {
-                    tokio::spawn(handle_connection(stream, Arc::clone(&shared)));
+                    let shared = Arc::clone(&shared);
+                    let service = service_fn(move |request| answer(request, Arc::clone(&shared)));
+                    tokio::spawn(async move {
+                        // A failed connection is the client's doing (a reset, a malformed
+                        // request hyper has already answered); there is nothing to record.
+                        let _ = http1::Builder::new()
+                            .serve_connection(TokioIo::new(stream), service)
+                            .await;
+                    });
                 }
             }
         }
     }
 }
 
-struct Head {
-    method: String,
-    path: String,
-    headers: Vec<(String, String)>,
-}
-
-impl Head {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
+/// Records one request and answers it as the behaviour (or the responder) says.
+async fn answer(
+    request: Request<Incoming>,
+    shared: Arc<Shared>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let (head, body) = request.into_parts();
+    let body = match Limited::new(body, MAX_BODY).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(err) => {
+            return Ok(response(
+                400,
+                TEXT,
+                format!("cannot read the request body: {err}"),
+            ))
+        }
+    };
+    let at = Instant::now();
+    let (status, delay) = {
+        let mut b = lock(&shared.behaviour);
+        if b.fail_remaining > 0 {
+            b.fail_remaining -= 1;
+            (b.fail_status, b.delay)
+        } else {
+            (b.status, b.delay)
+        }
+    };
+    let mut received = Received {
+        method: head.method.as_str().to_owned(),
+        path: head.uri.to_string(),
+        headers: head
+            .headers
             .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.trim())
-    }
-}
-
-async fn handle_connection(stream: TcpStream, shared: Arc<Shared>) {
-    let (read, mut write) = stream.into_split();
-    let mut reader = BufReader::new(read);
-    loop {
-        let head = match read_head(&mut reader).await {
-            Ok(Some(head)) => head,
-            Ok(None) => return,
-            Err(msg) => {
-                let _ = respond(&mut write, 400, &msg, true).await;
-                return;
-            }
-        };
-        if head
-            .header("expect")
-            .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"))
-            && write
-                .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
-                .await
-                .is_err()
-        {
-            return;
-        }
-        let body = match read_body(&mut reader, &head).await {
-            Ok(body) => body,
-            Err(msg) => {
-                let _ = respond(&mut write, 400, &msg, true).await;
-                return;
-            }
-        };
-        let at = Instant::now();
-        let (status, delay) = {
-            let mut b = lock(&shared.behaviour);
-            if b.fail_remaining > 0 {
-                b.fail_remaining -= 1;
-                (b.fail_status, b.delay)
-            } else {
-                (b.status, b.delay)
-            }
-        };
-        let close = head
-            .header("connection")
-            .is_some_and(|v| v.eq_ignore_ascii_case("close"));
-        let mut received = Received {
-            method: head.method,
-            path: head.path,
-            headers: head.headers,
-            body: String::from_utf8_lossy(&body).into_owned(),
-            at,
-            answered: status,
-        };
-        let responder = lock(&shared.responder).clone();
-        let computed = match responder {
-            Some(f) if status == 200 => Some(f(&received)),
-            _ => None,
-        };
-        if let Some((s, _)) = &computed {
-            received.answered = *s;
-        }
-        lock(&shared.requests).push(received);
-        if !delay.is_zero() {
-            tokio::time::sleep(delay).await;
-        }
-        let sent = match &computed {
-            Some((s, json)) => respond_json(&mut write, *s, json, close).await,
-            None => respond(&mut write, status, reason(status), close).await,
-        };
-        if sent.is_err() || close {
-            return;
-        }
-    }
-}
-
-async fn read_head<R: AsyncBufReadExt + Unpin>(reader: &mut R) -> Result<Option<Head>, String> {
-    let mut lines = Vec::new();
-    let mut total = 0;
-    loop {
-        let mut line = String::new();
-        let n = reader
-            .read_line(&mut line)
-            .await
-            .map_err(|e| format!("read error: {e}"))?;
-        if n == 0 {
-            // EOF: fine between requests, an error inside a head.
-            return if lines.is_empty() {
-                Ok(None)
-            } else {
-                Err("connection closed inside the request head".into())
-            };
-        }
-        total += n;
-        if total > MAX_HEAD {
-            return Err("request head too large".into());
-        }
-        let line = line.trim_end_matches(['\r', '\n']).to_owned();
-        if line.is_empty() {
-            if lines.is_empty() {
-                continue; // tolerate stray CRLF between requests
-            }
-            break;
-        }
-        lines.push(line);
-    }
-    let mut request_line = lines[0].split_whitespace();
-    let (Some(method), Some(path)) = (request_line.next(), request_line.next()) else {
-        return Err(format!("bad request line: {}", lines[0]));
+            .map(|(name, value)| {
+                let value = String::from_utf8_lossy(value.as_bytes());
+                (name.as_str().to_owned(), value.trim().to_owned())
+            })
+            .collect(),
+        body: String::from_utf8_lossy(&body).into_owned(),
+        at,
+        answered: status,
     };
-    let mut headers = Vec::new();
-    for line in &lines[1..] {
-        let Some((name, value)) = line.split_once(':') else {
-            return Err(format!("bad header line: {line}"));
-        };
-        headers.push((name.trim().to_owned(), value.trim().to_owned()));
+    let responder = lock(&shared.responder).clone();
+    let computed = match responder {
+        Some(f) if status == 200 => Some(f(&received)),
+        _ => None,
+    };
+    if let Some((s, _)) = &computed {
+        received.answered = *s;
     }
-    Ok(Some(Head {
-        method: method.to_owned(),
-        path: path.to_owned(),
-        headers,
-    }))
-}
-
-async fn read_body<R: AsyncBufReadExt + Unpin>(
-    reader: &mut R,
-    head: &Head,
-) -> Result<Vec<u8>, String> {
-    let chunked = head
-        .header("transfer-encoding")
-        .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
-    if chunked {
-        let mut body = Vec::new();
-        loop {
-            let mut size_line = String::new();
-            reader
-                .read_line(&mut size_line)
-                .await
-                .map_err(|e| format!("read error: {e}"))?;
-            let size_hex = size_line.trim().split(';').next().unwrap_or("");
-            let size = usize::from_str_radix(size_hex, 16)
-                .map_err(|_| format!("bad chunk size: {size_line:?}"))?;
-            if size == 0 {
-                // Trailers until an empty line.
-                loop {
-                    let mut trailer = String::new();
-                    let n = reader
-                        .read_line(&mut trailer)
-                        .await
-                        .map_err(|e| format!("read error: {e}"))?;
-                    if n == 0 || trailer.trim().is_empty() {
-                        return Ok(body);
-                    }
-                }
-            }
-            if body.len() + size > MAX_BODY {
-                return Err("body too large".into());
-            }
-            let start = body.len();
-            body.resize(start + size, 0);
-            reader
-                .read_exact(&mut body[start..])
-                .await
-                .map_err(|e| format!("read error: {e}"))?;
-            let mut crlf = [0u8; 2];
-            reader
-                .read_exact(&mut crlf)
-                .await
-                .map_err(|e| format!("read error: {e}"))?;
+    lock(&shared.requests).push(received);
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    Ok(match computed {
+        Some((s, json)) => response(s, JSON, json),
+        None => {
+            let reason = StatusCode::from_u16(status)
+                .ok()
+                .and_then(|s| s.canonical_reason())
+                .unwrap_or("Status");
+            response(status, TEXT, reason.to_owned())
         }
+    })
+}
+
+const TEXT: &str = "text/plain; charset=utf-8";
+const JSON: &str = "application/json; charset=utf-8";
+
+/// A response with `body` (none for 204 and 304, which have no content); a status hyper cannot
+/// send is answered as 500.
+fn response(status: u16, content_type: &'static str, body: String) -> Response<Full<Bytes>> {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = Response::new(Full::new(Bytes::new()));
+    *response.status_mut() = status;
+    if status != StatusCode::NO_CONTENT && status != StatusCode::NOT_MODIFIED {
+        *response.body_mut() = Full::new(Bytes::from(body));
+        response
+            .headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     }
-    let length = match head.header("content-length") {
-        Some(v) => v
-            .parse::<usize>()
-            .map_err(|_| format!("bad content-length: {v}"))?,
-        None => 0,
-    };
-    if length > MAX_BODY {
-        return Err("body too large".into());
-    }
-    let mut body = vec![0u8; length];
-    reader
-        .read_exact(&mut body)
-        .await
-        .map_err(|e| format!("read error: {e}"))?;
-    Ok(body)
-}
-
-async fn respond<W: AsyncWriteExt + Unpin>(
-    write: &mut W,
-    status: u16,
-    body: &str,
-    close: bool,
-) -> std::io::Result<()> {
-    respond_with_type(write, status, "text/plain; charset=utf-8", body, close).await
-}
-
-async fn respond_json<W: AsyncWriteExt + Unpin>(
-    write: &mut W,
-    status: u16,
-    body: &str,
-    close: bool,
-) -> std::io::Result<()> {
-    respond_with_type(
-        write,
-        status,
-        "application/json; charset=utf-8",
-        body,
-        close,
-    )
-    .await
-}
-
-async fn respond_with_type<W: AsyncWriteExt + Unpin>(
-    write: &mut W,
-    status: u16,
-    content_type: &str,
-    body: &str,
-    close: bool,
-) -> std::io::Result<()> {
-    let connection = if close { "close" } else { "keep-alive" };
-    let response = if status == 204 || status == 304 {
-        format!(
-            "HTTP/1.1 {status} {}\r\nConnection: {connection}\r\n\r\n",
-            reason(status)
-        )
-    } else {
-        format!(
-            "HTTP/1.1 {status} {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: {connection}\r\n\r\n{body}",
-            reason(status),
-            body.len(),
-        )
-    };
-    write.write_all(response.as_bytes()).await?;
-    write.flush().await
-}
-
-fn reason(status: u16) -> &'static str {
-    match status {
-        200 => "OK",
-        201 => "Created",
-        202 => "Accepted",
-        204 => "No Content",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        410 => "Gone",
-        429 => "Too Many Requests",
-        500 => "Internal Server Error",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        504 => "Gateway Timeout",
-        _ => "Status",
-    }
+    response
 }

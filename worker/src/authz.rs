@@ -187,7 +187,7 @@ async fn remote(url: &str, request: &DecisionRequest) -> Result<DecisionResponse
     let mut init = RequestInit::new();
     init.with_method(Method::Post)
         .with_headers(headers)
-        .with_body(Some(request.to_json().to_string().into()));
+        .with_body(Some(events_core::json::to_json(request).into()));
     let req = Request::new_with_init(url, &init).map_err(|e| unavailable(e.to_string()))?;
     let signal: worker::AbortSignal = web_sys::AbortSignal::timeout_with_u32(PDP_TIMEOUT_MS).into();
     let mut resp = Fetch::Request(req)

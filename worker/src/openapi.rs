@@ -1653,7 +1653,7 @@ fn subscription_request() -> Value {
     })
 }
 
-/// `events_core::subscription::Subscription::write_json`.
+/// `events_core::subscription::Subscription::to_json`.
 fn subscription() -> Value {
     json!({
         "type": "object",

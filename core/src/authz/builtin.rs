@@ -97,7 +97,7 @@ impl ResourcePolicy {
     }
 
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
+        crate::json::to_json(self)
     }
 }
 
@@ -150,7 +150,7 @@ impl Party {
     }
 
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
+        crate::json::to_json(self)
     }
 
     /// True when the user holds any role for this party.

@@ -5,7 +5,8 @@ use alloc::borrow::ToOwned;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-use serde_json::{json, Map, Value};
+use serde::{Serialize, Serializer};
+use serde_json::Value;
 
 pub const ISSUER: &str = "Altinn";
 pub const TYPE_STRING: &str = "string";
@@ -21,12 +22,17 @@ pub const OBLIGATION_MIN_AUTH_LEVEL: &str = "urn:altinn:minimum-authenticationle
 pub const OBLIGATION_MIN_AUTH_LEVEL_ORG: &str = "urn:altinn:minimum-authenticationlevel-org";
 
 /// One attribute of a category.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Attribute {
+    #[serde(rename = "AttributeId")]
     pub id: String,
+    #[serde(rename = "Value")]
     pub value: String,
+    #[serde(rename = "DataType")]
     pub data_type: String,
+    #[serde(rename = "Issuer", skip_serializing_if = "Option::is_none")]
     pub issuer: Option<String>,
+    #[serde(rename = "IncludeInResult")]
     pub include_in_result: bool,
 }
 
@@ -44,21 +50,6 @@ impl Attribute {
     pub fn included(mut self) -> Self {
         self.include_in_result = true;
         self
-    }
-
-    fn to_json(&self) -> Value {
-        let mut m = Map::new();
-        m.insert("AttributeId".into(), Value::String(self.id.clone()));
-        m.insert("Value".into(), Value::String(self.value.clone()));
-        m.insert("DataType".into(), Value::String(self.data_type.clone()));
-        if let Some(i) = &self.issuer {
-            m.insert("Issuer".into(), Value::String(i.clone()));
-        }
-        m.insert(
-            "IncludeInResult".into(),
-            Value::Bool(self.include_in_result),
-        );
-        Value::Object(m)
     }
 
     fn from_json(v: &Value) -> Option<Attribute> {
@@ -87,10 +78,12 @@ impl Attribute {
 }
 
 /// A category (one subject, one action or one resource) of a request.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Category {
     /// `s1`, `a1`, `r1`, … in multi-decision requests.
+    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    #[serde(rename = "Attribute")]
     pub attributes: Vec<Attribute>,
 }
 
@@ -113,18 +106,6 @@ impl Category {
             .iter()
             .find(|a| a.id == id)
             .map(|a| a.value.as_str())
-    }
-
-    fn to_json(&self) -> Value {
-        let mut m = Map::new();
-        if let Some(id) = &self.id {
-            m.insert("Id".into(), Value::String(id.clone()));
-        }
-        m.insert(
-            "Attribute".into(),
-            Value::Array(self.attributes.iter().map(Attribute::to_json).collect()),
-        );
-        Value::Object(m)
     }
 
     fn from_json(v: &Value) -> Category {
@@ -214,28 +195,10 @@ impl DecisionRequest {
         out
     }
 
-    /// The JSON-profile request body.
+    /// The JSON-profile request body as a [`Value`] (for inspection; the remote-PDP call
+    /// writes the request with its `Serialize` impl).
     pub fn to_json(&self) -> Value {
-        let mut req = Map::new();
-        let cats = |c: &Vec<Category>| Value::Array(c.iter().map(Category::to_json).collect());
-        req.insert("AccessSubject".into(), cats(&self.subjects));
-        req.insert("Action".into(), cats(&self.actions));
-        req.insert("Resource".into(), cats(&self.resources));
-        if self.multi {
-            let refs: Vec<Value> = self
-                .triples()
-                .iter()
-                .map(|t| {
-                    json!({"ReferenceId": [
-                        t.subject.id.clone().unwrap_or_default(),
-                        t.action.id.clone().unwrap_or_default(),
-                        t.resource.id.clone().unwrap_or_default(),
-                    ]})
-                })
-                .collect();
-            req.insert("MultiRequests".into(), json!({ "RequestReference": refs }));
-        }
-        json!({ "Request": Value::Object(req) })
+        serde_json::to_value(self).unwrap_or(Value::Null)
     }
 
     /// Parse a JSON-profile request (used by the PDP stand-in in tests and by the built-in
@@ -323,38 +286,6 @@ impl DecisionResult {
             .unwrap_or(&[])
     }
 
-    fn to_json(&self) -> Value {
-        let mut m = Map::new();
-        m.insert(
-            "Decision".into(),
-            Value::String(self.decision.as_str().into()),
-        );
-        m.insert(
-            "Status".into(),
-            json!({"StatusCode": {"Value": "urn:oasis:names:tc:xacml:1.0:status:ok"}}),
-        );
-        if !self.obligations.is_empty() {
-            let assignments: Vec<Value> = self
-                .obligations
-                .iter()
-                .map(|o| json!({"AttributeId": "urn:altinn:obligation-assignment-1", "Value": o.value, "Category": o.category, "DataType": TYPE_XS_INTEGER}))
-                .collect();
-            m.insert(
-                "Obligations".into(),
-                json!([{"Id": "urn:altinn:obligation:authenticationLevel1", "AttributeAssignment": assignments}]),
-            );
-        }
-        let cats: Vec<Value> = self
-            .categories
-            .iter()
-            .map(|(id, attrs)| {
-                json!({"CategoryId": id, "Attribute": attrs.iter().map(Attribute::to_json).collect::<Vec<_>>()})
-            })
-            .collect();
-        m.insert("Category".into(), Value::Array(cats));
-        Value::Object(m)
-    }
-
     fn from_json(v: &Value) -> DecisionResult {
         let decision = Decision::parse(v.get("Decision").and_then(Value::as_str).unwrap_or(""));
         let categories = v
@@ -431,14 +362,17 @@ impl DecisionResult {
 }
 
 /// A PDP response.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct DecisionResponse {
+    #[serde(rename = "Response")]
     pub results: Vec<DecisionResult>,
 }
 
 impl DecisionResponse {
+    /// The JSON-profile response as a [`Value`] (the built-in PDP and the test stand-in write
+    /// it with its `Serialize` impl).
     pub fn to_json(&self) -> Value {
-        json!({"Response": self.results.iter().map(DecisionResult::to_json).collect::<Vec<_>>()})
+        serde_json::to_value(self).unwrap_or(Value::Null)
     }
 
     /// Parse a PDP answer; `None` if it is not a JSON-profile response.
@@ -457,10 +391,143 @@ impl DecisionResponse {
     }
 }
 
+impl Serialize for DecisionRequest {
+    /// `{"Request": {"AccessSubject": [...], "Action": [...], "Resource": [...]}}`, with
+    /// `MultiRequests` listing every (subject, action, resource) reference of a multi-decision
+    /// request.
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Envelope<'a> {
+            #[serde(rename = "Request")]
+            request: Body<'a>,
+        }
+        #[derive(Serialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct Body<'a> {
+            access_subject: &'a [Category],
+            action: &'a [Category],
+            resource: &'a [Category],
+            #[serde(skip_serializing_if = "Option::is_none")]
+            multi_requests: Option<MultiRequests<'a>>,
+        }
+        #[derive(Serialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct MultiRequests<'a> {
+            request_reference: Vec<Reference<'a>>,
+        }
+        #[derive(Serialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct Reference<'a> {
+            reference_id: [&'a str; 3],
+        }
+        fn id(c: &Category) -> &str {
+            c.id.as_deref().unwrap_or_default()
+        }
+        let multi_requests = self.multi.then(|| MultiRequests {
+            request_reference: self
+                .triples()
+                .into_iter()
+                .map(|t| Reference {
+                    reference_id: [id(t.subject), id(t.action), id(t.resource)],
+                })
+                .collect(),
+        });
+        Envelope {
+            request: Body {
+                access_subject: &self.subjects,
+                action: &self.actions,
+                resource: &self.resources,
+                multi_requests,
+            },
+        }
+        .serialize(serializer)
+    }
+}
+
+impl Serialize for DecisionResult {
+    /// `Decision`, an ok `Status`, the minimum-authentication-level `Obligations` (if any) and
+    /// the echoed attributes per `Category`.
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct Result<'a> {
+            decision: &'static str,
+            status: Status,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            obligations: Option<[ObligationJson<'a>; 1]>,
+            category: Vec<ResultCategory<'a>>,
+        }
+        #[derive(Serialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct Status {
+            status_code: StatusCode,
+        }
+        #[derive(Serialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct StatusCode {
+            value: &'static str,
+        }
+        #[derive(Serialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct ObligationJson<'a> {
+            id: &'static str,
+            attribute_assignment: Vec<Assignment<'a>>,
+        }
+        #[derive(Serialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct Assignment<'a> {
+            attribute_id: &'static str,
+            value: &'a str,
+            category: &'a str,
+            data_type: &'static str,
+        }
+        #[derive(Serialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct ResultCategory<'a> {
+            category_id: &'a str,
+            attribute: &'a [Attribute],
+        }
+        let obligations = (!self.obligations.is_empty()).then(|| {
+            [ObligationJson {
+                id: "urn:altinn:obligation:authenticationLevel1",
+                attribute_assignment: self
+                    .obligations
+                    .iter()
+                    .map(|o| Assignment {
+                        attribute_id: "urn:altinn:obligation-assignment-1",
+                        value: &o.value,
+                        category: &o.category,
+                        data_type: TYPE_XS_INTEGER,
+                    })
+                    .collect(),
+            }]
+        });
+        Result {
+            decision: self.decision.as_str(),
+            status: Status {
+                status_code: StatusCode {
+                    value: "urn:oasis:names:tc:xacml:1.0:status:ok",
+                },
+            },
+            obligations,
+            category: self
+                .categories
+                .iter()
+                .map(|(id, attributes)| ResultCategory {
+                    category_id: id,
+                    attribute: attributes,
+                })
+                .collect(),
+        }
+        .serialize(serializer)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use alloc::vec;
+    use serde_json::json;
     use wasm_bindgen_test::wasm_bindgen_test;
 
     #[wasm_bindgen_test(unsupported = test)]

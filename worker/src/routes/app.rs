@@ -35,7 +35,7 @@ pub async fn publish(mut req: Request, env: &Env, cfg: &Config) -> Result<Respon
     let now = Timestamp::from_unix_millis(worker::Date::now().as_millis() as i64);
     let event = build_app_event(&request, &context, &http::new_guid()?, now)?;
     send_to_log(env, &event, true, true).await?;
-    let mut resp = http::json(201, events_core::json::json_string(event.id()))?;
+    let mut resp = http::json(201, events_core::json::to_json(event.id()))?;
     http::set_header(&mut resp, "location", event.subject().unwrap_or_default())?;
     Ok(resp)
 }
