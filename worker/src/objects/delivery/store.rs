@@ -1,0 +1,240 @@
+//! The `Delivery` object's storage: the schema, the queue's rows as core's `Change`s describe
+//! them, the machine rebuilt from the rows, and the trace log and dead letters as the API reads
+//! them. Rows are read by column name; a row that does not decode is an error.
+
+use events_core::delivery_queue::{
+    Change, DeliveryQueue, EntryState, StoredDeadLetter, StoredEntry,
+};
+use events_core::subscription::Subscription;
+use events_core::time::UnixTime;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use worker::SqlStorageValue;
+
+use super::super::{now_ms, sql_error};
+use super::wire::{DeadLetter, TraceRow};
+use super::{corrupt, iso, Delivery};
+use crate::config;
+use crate::error::Error;
+
+pub(super) const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (k INTEGER PRIMARY KEY CHECK (k = 1), subscription TEXT NOT NULL, deleted INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS queue (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, origin TEXT NOT NULL UNIQUE,
+  event_json TEXT NOT NULL, event_id TEXT NOT NULL, event_type TEXT NOT NULL, resource TEXT,
+  enqueued INTEGER NOT NULL, state INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0,
+  next_at INTEGER NOT NULL, delivered INTEGER NOT NULL DEFAULT 0,
+  last_status INTEGER, last_error TEXT, finished INTEGER
+);
+CREATE INDEX IF NOT EXISTS queue_pending ON queue (state, seq);
+CREATE TABLE IF NOT EXISTS dead_letters (
+  seq INTEGER PRIMARY KEY, origin TEXT NOT NULL,
+  event_json TEXT NOT NULL, event_id TEXT NOT NULL, event_type TEXT NOT NULL, resource TEXT,
+  enqueued INTEGER NOT NULL, attempts INTEGER NOT NULL, failed INTEGER NOT NULL,
+  last_status INTEGER, last_error TEXT
+);
+CREATE TABLE IF NOT EXISTS trace (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL, activity TEXT NOT NULL,
+  event_id TEXT, resource TEXT, event_type TEXT, consumer TEXT, endpoint TEXT, status INTEGER
+);
+";
+
+impl Delivery {
+    pub(super) fn exec(&self, query: &str, args: Vec<SqlStorageValue>) -> Result<(), Error> {
+        let sql = self.state.storage().sql();
+        sql.exec(query, args).map(|_| ()).map_err(sql_error)
+    }
+
+    /// Rows decoded by column name.
+    pub(super) fn rows<T: DeserializeOwned>(
+        &self,
+        query: &str,
+        args: Vec<SqlStorageValue>,
+    ) -> Result<Vec<T>, Error> {
+        let sql = self.state.storage().sql();
+        let cursor = sql.exec(query, args).map_err(sql_error)?;
+        cursor
+            .to_array()
+            .map_err(|e| corrupt(format!("{query}: {e}")))
+    }
+
+    /// The queue as storage describes it.
+    pub(super) fn load(&self) -> Result<DeliveryQueue, Error> {
+        #[derive(Deserialize)]
+        struct Meta {
+            subscription: String,
+            deleted: i64,
+        }
+        let cfg = config::load(&self.env)?;
+        let meta: Vec<Meta> =
+            self.rows("SELECT subscription, deleted FROM meta WHERE k = 1", vec![])?;
+        let subscription = match meta.into_iter().next() {
+            None => None,
+            Some(m) => Some((
+                serde_json::from_str(&m.subscription).map_err(|e| corrupt(format!("meta: {e}")))?,
+                m.deleted != 0,
+            )),
+        };
+        let entries: Vec<StoredEntry> = self.rows(
+            "SELECT seq, origin, event_type, state, attempts, next_at, delivered, finished FROM queue",
+            vec![],
+        )?;
+        let dead: Vec<StoredDeadLetter> =
+            self.rows("SELECT seq, origin, event_type FROM dead_letters", vec![])?;
+        DeliveryQueue::restore(cfg.retry_schedule.clone(), subscription, entries, dead)
+            .map_err(corrupt)
+    }
+
+    /// One storage change, as SQL.
+    pub(super) fn apply(&self, sub: Option<&Subscription>, change: Change) -> Result<(), Error> {
+        let state = |s: EntryState| SqlStorageValue::from(s.code());
+        let ms = |t: UnixTime| SqlStorageValue::from(t.as_millis());
+        let status = |s: Option<u16>| SqlStorageValue::from(s.map(i64::from));
+        match change {
+            Change::Subscription { subscription, deleted } => {
+                let json = serde_json::to_string(&subscription)?;
+                self.exec(
+                    "INSERT INTO meta (k, subscription, deleted) VALUES (1, ?, ?)
+                     ON CONFLICT (k) DO UPDATE SET subscription = excluded.subscription, deleted = excluded.deleted",
+                    vec![json.into(), i64::from(deleted).into()],
+                )
+            }
+            Change::Enqueued { seq, key, event, at } => self.exec(
+                "INSERT INTO queue (seq, origin, event_json, event_id, event_type, resource, enqueued, next_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                vec![seq.0.into(), key.into(), event.event_json.into(), event.event_id.into(), event.event_type.into(), event.resource.into(), ms(at), ms(at)],
+            ),
+            Change::Retry { seq, attempts, next_at, last_status, last_error } => self.exec(
+                "UPDATE queue SET attempts = ?, next_at = ?, last_status = ?, last_error = ? WHERE seq = ?",
+                vec![i64::from(attempts).into(), ms(next_at), status(last_status), last_error.into(), seq.0.into()],
+            ),
+            Change::ValidationAnswered { seq } => {
+                self.exec("UPDATE queue SET delivered = 1 WHERE seq = ?", vec![seq.0.into()])
+            }
+            Change::Delivered { seq, attempts, at } => self.exec(
+                "UPDATE queue SET state = ?, finished = ?, attempts = ? WHERE seq = ?",
+                vec![state(EntryState::Done), ms(at), i64::from(attempts).into(), seq.0.into()],
+            ),
+            Change::Cancelled { seq, at } => self.exec(
+                "UPDATE queue SET state = ?, finished = ? WHERE seq = ?",
+                vec![state(EntryState::Done), ms(at), seq.0.into()],
+            ),
+            Change::DeadLettered { seq, attempts, at, last_status, last_error } => {
+                self.exec(
+                    "INSERT INTO dead_letters (seq, origin, event_json, event_id, event_type, resource, enqueued, attempts, failed, last_status, last_error)
+                     SELECT seq, origin, event_json, event_id, event_type, resource, enqueued, ?, ?, ?, ? FROM queue WHERE seq = ?",
+                    vec![i64::from(attempts).into(), ms(at), status(last_status), last_error.into(), seq.0.into()],
+                )?;
+                self.exec(
+                    "UPDATE queue SET state = ?, finished = ?, attempts = ? WHERE seq = ?",
+                    vec![state(EntryState::Dead), ms(at), i64::from(attempts).into(), seq.0.into()],
+                )
+            }
+            Change::Redelivered { dead, seq, key, at } => {
+                self.exec(
+                    "INSERT INTO queue (seq, origin, event_json, event_id, event_type, resource, enqueued, next_at)
+                     SELECT ?, ?, event_json, event_id, event_type, resource, ?, ? FROM dead_letters WHERE seq = ?",
+                    vec![seq.0.into(), key.into(), ms(at), ms(at), dead.0.into()],
+                )?;
+                self.exec("DELETE FROM dead_letters WHERE seq = ?", vec![dead.0.into()])
+            }
+            Change::DroppedPending => {
+                self.exec("DELETE FROM queue WHERE state = ?", vec![state(EntryState::Pending)])
+            }
+            Change::Pruned { before } => self.exec(
+                "DELETE FROM queue WHERE state = ? AND finished < ?",
+                vec![state(EntryState::Done), ms(before)],
+            ),
+            Change::Trace { seq, activity, status, at } => self.exec(
+                "INSERT INTO trace (time, activity, event_id, resource, event_type, consumer, endpoint, status)
+                 SELECT ?, ?, event_id, resource, event_type, ?, ?, ? FROM queue WHERE seq = ?",
+                vec![
+                    ms(at),
+                    activity.as_str().into(),
+                    sub.map(|s| s.consumer.clone()).into(),
+                    sub.map(|s| s.end_point.clone()).into(),
+                    i64::from(status).into(),
+                    seq.0.into(),
+                ],
+            ),
+        }
+    }
+
+    pub(super) fn trace(&self, row: &TraceRow) -> Result<(), Error> {
+        self.exec(
+            "INSERT INTO trace (time, activity, event_id, resource, event_type, consumer, endpoint, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            vec![
+                now_ms().into(),
+                row.activity.clone().into(),
+                row.cloud_event_id.clone().into(),
+                row.resource.clone().into(),
+                row.event_type.clone().into(),
+                row.consumer.clone().into(),
+                row.endpoint.clone().into(),
+                row.status_code.into(),
+            ],
+        )
+    }
+
+    pub(super) fn trace_rows(&self) -> Result<Vec<TraceRow>, Error> {
+        #[derive(Deserialize)]
+        struct Stored {
+            time: i64,
+            activity: String,
+            event_id: Option<String>,
+            resource: Option<String>,
+            event_type: Option<String>,
+            consumer: Option<String>,
+            endpoint: Option<String>,
+            status: Option<i64>,
+        }
+        let sub_id = self.with_queue(|q| q.subscription().map(|s| s.id))?;
+        let rows: Vec<Stored> = self.rows(
+            "SELECT time, activity, event_id, resource, event_type, consumer, endpoint, status FROM trace ORDER BY seq",
+            vec![],
+        )?;
+        Ok(rows
+            .into_iter()
+            .map(|r| TraceRow {
+                time: iso(r.time),
+                activity: r.activity,
+                cloud_event_id: r.event_id,
+                resource: r.resource,
+                event_type: r.event_type,
+                consumer: r.consumer,
+                endpoint: r.endpoint,
+                subscription_id: sub_id,
+                status_code: r.status,
+            })
+            .collect())
+    }
+
+    pub(super) fn dead_letters(&self) -> Result<Vec<DeadLetter>, Error> {
+        #[derive(Deserialize)]
+        struct Stored {
+            seq: i64,
+            event_json: String,
+            attempts: i64,
+            enqueued: i64,
+            failed: i64,
+            last_status: Option<i64>,
+            last_error: Option<String>,
+        }
+        let rows: Vec<Stored> = self.rows(
+            "SELECT seq, event_json, attempts, enqueued, failed, last_status, last_error FROM dead_letters ORDER BY seq",
+            vec![],
+        )?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(DeadLetter {
+                    event: serde_json::from_str(&r.event_json)
+                        .map_err(|e| corrupt(format!("dead letter {}: {e}", r.seq)))?,
+                    attempts: r.attempts,
+                    enqueued: iso(r.enqueued),
+                    failed: iso(r.failed),
+                    last_status_code: r.last_status,
+                    last_error: r.last_error,
+                })
+            })
+            .collect()
+    }
+}
