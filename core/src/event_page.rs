@@ -84,8 +84,7 @@ pub struct EventPage {
 }
 
 impl EventPage {
-    /// A page of at most `size` events (clamped to 1..=[`MAX_SIZE`]) after sequence number
-    /// `position`, for a caller with `claims`; `app_read`: authorize as an app-event read
+    /// A page of at most `size` events (clamped to 1..=[`MAX_SIZE`]), for a caller with `claims`; `app_read`: authorize as an app-event read
     /// (action `read`, spec §11.3) instead of a generic one (`subscribe`, spec §7.2).
     /// `patterns`: the number of `type` and `source` patterns, at most [`MAX_PATTERNS`] each.
     pub fn new(
@@ -94,7 +93,6 @@ impl EventPage {
         app_read: bool,
         size: u32,
         patterns: (usize, usize),
-        position: i64,
     ) -> Result<EventPage, ApiError> {
         if patterns.0 > MAX_PATTERNS || patterns.1 > MAX_PATTERNS {
             return Err(ApiError::bad_request(alloc::format!(
@@ -110,7 +108,7 @@ impl EventPage {
             app_read,
             size,
             rounds: 0,
-            position,
+            position: 0,
             pending: Vec::new(),
             short: false,
             done: false,
@@ -119,6 +117,12 @@ impl EventPage {
                 ..Page::default()
             },
         })
+    }
+
+    /// The page starts after sequence number `seq` (the cursor's event; 0: the start).
+    pub fn after(mut self, seq: i64) -> EventPage {
+        self.position = seq;
+        self
     }
 
     /// The caller whose claims decide.

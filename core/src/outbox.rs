@@ -686,7 +686,10 @@ impl Outbox {
                 return None;
             }
             let end = (head.progress + HAND_OFF_CHUNK).min(head.targets.len());
-            let subscriptions: Vec<SubscriptionId> = head.targets[head.progress..end]
+            let subscriptions: Vec<SubscriptionId> = head
+                .targets
+                .get(head.progress..end)
+                .unwrap_or(&[])
                 .iter()
                 .copied()
                 .filter(|t| {

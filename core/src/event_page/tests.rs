@@ -23,7 +23,6 @@ fn generic(size: u32) -> EventPage {
         false,
         size,
         (0, 0),
-        0,
     )
     .unwrap()
 }
@@ -115,6 +114,9 @@ fn denied_events_are_skipped_and_the_page_is_filled_from_further_events() {
 
 #[wasm_bindgen_test(unsupported = test)]
 fn a_short_read_is_the_end_of_the_log() {
+    let (page, reads) = drive(generic(5).after(8), 10, |_| true);
+    assert_eq!(page.body, r#"[{"id":"e9"}, {"id":"e10"}]"#);
+    assert_eq!(reads, vec![Step::Read { after: 8, limit: 5 }]);
     let (page, reads) = drive(generic(5), 2, |_| true);
     assert_eq!(page.count, 2);
     assert_eq!(reads.len(), 1);
@@ -143,7 +145,7 @@ fn the_size_is_clamped_and_patterns_are_limited() {
     assert_eq!(first(50), 50);
     assert_eq!(first(20_000), MAX_SIZE);
     for patterns in [(MAX_PATTERNS + 1, 0), (0, MAX_PATTERNS + 1)] {
-        let err = EventPage::new(claims(), String::new(), false, 1, patterns, 0).unwrap_err();
+        let err = EventPage::new(claims(), String::new(), false, 1, patterns).unwrap_err();
         assert_eq!(err.status, 400);
     }
     assert!(EventPage::new(
@@ -177,14 +179,14 @@ fn person_subjects_of_a_generic_read_are_looked_up_once() {
 
 #[wasm_bindgen_test(unsupported = test)]
 fn an_app_read_of_events_without_an_instance_source_asks_nothing() {
-    let mut p = EventPage::new(claims(), String::new(), true, 5, (0, 0), 0).unwrap();
+    let mut p = EventPage::new(claims(), String::new(), true, 5, (0, 0)).unwrap();
     p.handle_rows(rows(1, 2));
     // Nothing could be asked about: the round is decided (all denied) and the log ended.
     assert_eq!(p.poll(), Step::Done);
     assert!(p.lookups().is_empty());
     assert_eq!(p.finish().count, 0);
     // An instance event is asked about with action `read`.
-    let mut p = EventPage::new(claims(), String::new(), true, 5, (0, 0), 0).unwrap();
+    let mut p = EventPage::new(claims(), String::new(), true, 5, (0, 0)).unwrap();
     let mut r = row(1);
     r.source =
         "https://ttd.apps.altinn.no/ttd/a/instances/50001/0b6b3e06-4a4b-4bd5-9f3c-9d06bbbf2f5e"

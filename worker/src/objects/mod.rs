@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use worker::{
     Env, Headers, Method, Request, RequestInit, Response, ResponseBody, ResponseBuilder,
-    SqlStorage, SqlStorageValue, State, Stub,
+    SqlStorageValue, Stub,
 };
 
 use crate::http::platform_error;
@@ -183,40 +183,9 @@ pub fn int(v: Option<&SqlStorageValue>) -> i64 {
     opt_int(v).unwrap_or(0)
 }
 
-/// All rows of a query.
-pub fn rows(
-    sql: &SqlStorage,
-    query: &str,
-    args: Vec<SqlStorageValue>,
-) -> Result<Vec<Vec<SqlStorageValue>>, ApiError> {
-    sql.exec(query, args)
-        .map_err(sql_error)?
-        .raw()
-        .collect::<worker::Result<_>>()
-        .map_err(sql_error)
-}
-
 /// Now, in unix milliseconds.
 pub fn now_ms() -> i64 {
     worker::Date::now().as_millis() as i64
-}
-
-/// Make sure the object's alarm fires no later than `at` (unix ms); an earlier alarm stays.
-pub async fn ensure_alarm(state: &State, at: i64) -> Result<(), ApiError> {
-    let storage = state.storage();
-    let current = storage
-        .get_alarm()
-        .await
-        .map_err(|e| platform_error("Could not read an alarm", e))?;
-    if current.is_none_or(|t| t > at) {
-        storage
-            .set_alarm(worker::ScheduledTime::new(js_sys::Date::new(
-                &(at as f64).into(),
-            )))
-            .await
-            .map_err(|e| platform_error("Could not schedule background work", e))?;
-    }
-    Ok(())
 }
 
 /// Map a SQL error inside an object to a 503.

@@ -70,7 +70,7 @@ pub async fn send_to_log(
     fan_out: bool,
 ) -> Result<PublishReply, ApiError> {
     let request = PublishRequest::from_event(event, None, store, fan_out);
-    let stub = objects::stub(env, EVENT_LOG, &request.resource)?;
+    let stub = objects::stub(env, EVENT_LOG, &request.event.meta.resource)?;
     objects::call_json(&stub, Method::Post, "publish", &request).await
 }
 
