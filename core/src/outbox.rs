@@ -404,6 +404,8 @@ impl Outbox {
         }
         outbox.last_oid = outbox.last_oid.max(last_oid);
         outbox.last_party_oid = outbox.last_party_oid.max(last_party_oid);
+        // Pending work gets its alarm, whatever happened to the one set before.
+        outbox.sync_alarm();
         Ok(outbox)
     }
 

@@ -154,7 +154,6 @@ fn the_size_is_clamped_and_patterns_are_limited() {
         false,
         1,
         (MAX_PATTERNS, MAX_PATTERNS),
-        0
     )
     .is_ok());
 }
