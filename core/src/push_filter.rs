@@ -134,9 +134,13 @@ impl PushFilter {
         self.consumers.is_empty()
     }
 
-    /// The register look-up the event's subject needs before the PDP can be asked.
-    pub fn lookup<E: EventView + ?Sized>(event: &E) -> Option<PartyKey> {
-        event.subject().and_then(person_lookup)
+    /// The register look-ups (subject, key) the event needs before the PDP can be asked.
+    pub fn lookups<E: EventView + ?Sized>(event: &E) -> Vec<(String, PartyKey)> {
+        event
+            .subject()
+            .and_then(|s| person_lookup(s).map(|key| (s.to_owned(), key)))
+            .into_iter()
+            .collect()
     }
 
     /// The decision request: one subject per consumer, the event as the resource.
@@ -259,6 +263,25 @@ mod tests {
             Some(PartyKey::PersonId("01017012345".into()))
         );
         assert_eq!(person_lookup("/party/1"), None);
+        let mut event = crate::event::EventMeta {
+            id: "e1".into(),
+            source: "https://x.example/s".into(),
+            subject: Some("urn:altinn:person:identifier-no:1".into()),
+            alternative_subject: None,
+            type_: "t".into(),
+            resource: "urn:altinn:resource:r".into(),
+            resource_instance: None,
+            time_ticks: None,
+        };
+        assert_eq!(
+            PushFilter::lookups(&event),
+            vec![(
+                "urn:altinn:person:identifier-no:1".to_string(),
+                PartyKey::PersonId("1".into())
+            )]
+        );
+        event.subject = Some("/party/1".into());
+        assert_eq!(PushFilter::lookups(&event), vec![]);
         let mut p = party(1, None, None);
         p.party_uuid = Some("u-1".into());
         assert_eq!(

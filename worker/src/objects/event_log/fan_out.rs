@@ -184,10 +184,8 @@ impl EventLog {
         event: &EventMeta,
         filter: &PushFilter,
     ) -> Result<DecisionResponse, ApiError> {
-        let lookups =
-            PushFilter::lookup(event).map(|key| (event.subject.clone().unwrap_or_default(), key));
-        let replacements =
-            authz::person_replacements(&self.env, lookups.into_iter().collect()).await?;
+        let lookups = PushFilter::lookups(event);
+        let replacements = authz::person_replacements(&self.env, lookups).await?;
         let request = filter.request(event, &replacements);
         let cfg = config::load(&self.env)?;
         authz::decide(
