@@ -5,6 +5,7 @@ use alloc::borrow::ToOwned;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub const CLAIM_ORG: &str = "urn:altinn:org";
@@ -248,7 +249,8 @@ impl core::fmt::Display for Consumer {
 
 /// A party's id in Altinn's register, and the event subject `/party/{id}` that names it (app
 /// instance events, `GET /app/party`, the party index).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
 pub struct PartyId(pub i64);
 
 impl PartyId {

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use events_core::authz::builtin::{self, Party, PartyKey, PolicyData, ResourcePolicy};
 use events_core::authz::{Decision, DecisionRequest, DecisionResponse};
 use events_core::identity::Claims;
+use events_core::push_filter::{person_lookup, person_replacement, SubjectReplacements};
 use worker::{Env, Fetch, Headers, Method, Request, RequestInit};
 
 use crate::config::Config;
@@ -208,20 +209,26 @@ async fn remote(url: &str, request: &DecisionRequest) -> Result<DecisionResponse
 pub async fn person_subject_replacements(
     env: &Env,
     subjects: impl Iterator<Item = &str>,
-) -> Result<BTreeMap<String, Option<String>>, Error> {
-    const PREFIX: &str = "urn:altinn:person:identifier-no:";
-    let mut out = BTreeMap::new();
-    for s in subjects {
-        if let Some(ssn) = s.strip_prefix(PREFIX) {
-            if out.contains_key(s) {
-                continue;
-            }
-            let party = load_party(env, &PartyKey::PersonId(ssn.to_owned())).await?;
-            let replacement = party
-                .and_then(|p| p.party_uuid)
-                .map(|u| format!("urn:altinn:party:uuid:{u}"));
-            out.insert(s.to_owned(), replacement);
+) -> Result<SubjectReplacements, Error> {
+    let lookups = subjects
+        .filter_map(|s| person_lookup(s).map(|key| (s.to_owned(), key)))
+        .collect();
+    person_replacements(env, lookups).await
+}
+
+/// The replacements of person-number subjects, from the register look-ups core asked for
+/// (subject, key); a subject asked twice is looked up once.
+pub async fn person_replacements(
+    env: &Env,
+    lookups: Vec<(String, PartyKey)>,
+) -> Result<SubjectReplacements, Error> {
+    let mut out = SubjectReplacements::new();
+    for (subject, key) in lookups {
+        if out.contains_key(&subject) {
+            continue;
         }
+        let party = load_party(env, &key).await?;
+        out.insert(subject, person_replacement(party.as_ref()));
     }
     Ok(out)
 }

@@ -9,7 +9,7 @@ pub mod party;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use worker::{Headers, Request, Response, ResponseBuilder, SqlStorage, SqlStorageValue, State};
+use worker::{Headers, Request, Response, ResponseBuilder, SqlStorage, SqlStorageValue};
 
 use crate::error::Error;
 use crate::rpc::ERROR_HEADER;
@@ -72,42 +72,6 @@ pub fn ticks(value: Option<i64>) -> SqlStorageValue {
     }
 }
 
-/// A text column.
-pub fn text(v: Option<&SqlStorageValue>) -> Option<String> {
-    match v {
-        Some(SqlStorageValue::String(s)) => Some(s.clone()),
-        _ => None,
-    }
-}
-
-/// An integer column (`None` for NULL).
-pub fn opt_int(v: Option<&SqlStorageValue>) -> Option<i64> {
-    match v {
-        Some(SqlStorageValue::Integer(i)) => Some(*i),
-        Some(SqlStorageValue::Float(f)) => Some(*f as i64),
-        Some(SqlStorageValue::Boolean(b)) => Some(*b as i64),
-        _ => None,
-    }
-}
-
-/// An integer column (0 for NULL).
-pub fn int(v: Option<&SqlStorageValue>) -> i64 {
-    opt_int(v).unwrap_or(0)
-}
-
-/// All rows of a query.
-pub fn rows(
-    sql: &SqlStorage,
-    query: &str,
-    args: Vec<SqlStorageValue>,
-) -> Result<Vec<Vec<SqlStorageValue>>, Error> {
-    sql.exec(query, args)
-        .map_err(sql_error)?
-        .raw()
-        .collect::<worker::Result<_>>()
-        .map_err(sql_error)
-}
-
 /// All rows of a query, decoded by column name; a row that does not decode is corrupt data.
 pub fn decode_rows<T: DeserializeOwned>(
     sql: &SqlStorage,
@@ -123,24 +87,6 @@ pub fn decode_rows<T: DeserializeOwned>(
 /// Now, in unix milliseconds.
 pub fn now_ms() -> i64 {
     worker::Date::now().as_millis() as i64
-}
-
-/// Make sure the object's alarm fires no later than `at` (unix ms); an earlier alarm stays.
-pub async fn ensure_alarm(state: &State, at: i64) -> Result<(), Error> {
-    let storage = state.storage();
-    let current = storage
-        .get_alarm()
-        .await
-        .map_err(|e| Error::platform("Could not read an alarm", e))?;
-    if current.is_none_or(|t| t > at) {
-        storage
-            .set_alarm(worker::ScheduledTime::new(js_sys::Date::new(
-                &(at as f64).into(),
-            )))
-            .await
-            .map_err(|e| Error::platform("Could not schedule background work", e))?;
-    }
-    Ok(())
 }
 
 /// A SQL error inside an object.

@@ -8,7 +8,8 @@
 
 use worker::{durable_object, Env, Method, Request, Response, State};
 
-use serde::{Deserialize, Serialize};
+use events_core::event::EventRecord;
+use serde::Deserialize;
 
 use super::event_query::{self, QueryRequest};
 use super::{body_json, reply, reply_json, sql_error};
@@ -20,22 +21,6 @@ const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS record (k INTEGER PRIMARY KEY CHECK (k = 1), json TEXT NOT NULL);
 ";
 
-/// One event for a party's index (event log → object).
-#[derive(Debug, Serialize, Deserialize)]
-pub struct IndexEntry {
-    pub id: String,
-    pub source: String,
-    pub subject: Option<String>,
-    pub alternative_subject: Option<String>,
-    #[serde(rename = "type")]
-    pub type_: String,
-    pub resource: String,
-    pub resource_instance: Option<String>,
-    pub time_ticks: Option<i64>,
-    pub json: String,
-    pub json_utc: Option<String>,
-}
-
 #[durable_object]
 pub struct Party {
     state: State,
@@ -44,15 +29,27 @@ pub struct Party {
 
 impl Party {
     fn read(&self) -> Result<Option<String>, Error> {
-        let rows = super::rows(
-            &self.state.storage().sql(),
-            "SELECT json FROM record WHERE k = 1",
-            Vec::new(),
-        )?;
-        Ok(rows.first().and_then(|r| super::text(r.first())))
+        #[derive(Deserialize)]
+        struct Row {
+            json: String,
+        }
+        let rows: Vec<Row> = self
+            .state
+            .storage()
+            .sql()
+            .exec("SELECT json FROM record WHERE k = 1", None)
+            .and_then(|c| c.to_array())
+            .map_err(sql_error)?;
+        Ok(rows.into_iter().next().map(|r| r.json))
     }
 
-    fn index(&self, e: IndexEntry) -> Result<Response, Error> {
+    /// Index one event of the party's (event log → object); a repeat is stored once.
+    fn index(&self, event: EventRecord) -> Result<Response, Error> {
+        let EventRecord {
+            meta: e,
+            json,
+            json_utc,
+        } = event;
         self.state
             .storage()
             .sql()
@@ -68,8 +65,8 @@ impl Party {
                     e.resource.into(),
                     e.resource_instance.into(),
                     super::ticks(e.time_ticks),
-                    e.json.into(),
-                    e.json_utc.into(),
+                    json.into(),
+                    json_utc.into(),
                     super::now_ms().into(),
                 ],
             )
@@ -95,7 +92,10 @@ impl Party {
                 None => Err(Error::NotFound),
             },
             Method::Put => {
-                let body = req.text().await.map_err(|e| Error::platform("read", e))?;
+                let body = req
+                    .text()
+                    .await
+                    .map_err(|e| Error::platform("Could not read an internal request", e))?;
                 let existed = self.read()?.is_some();
                 sql.exec(
                     "INSERT INTO record (k, json) VALUES (1, ?) ON CONFLICT (k) DO UPDATE SET json = excluded.json",

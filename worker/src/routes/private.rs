@@ -66,7 +66,7 @@ pub async fn send_to_log(
     fan_out: bool,
 ) -> Result<PublishReply, ApiError> {
     let request = PublishRequest::from_event(event, None, store, fan_out);
-    let stub = rpc::stub(env, EVENT_LOG, &request.resource)?;
+    let stub = rpc::stub(env, EVENT_LOG, &request.event.meta.resource)?;
     Ok(rpc::call_json(&stub, Method::Post, "publish", &request).await?)
 }
 

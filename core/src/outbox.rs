@@ -1,0 +1,839 @@
+//! The fan-out of one resource's events as a sans-IO state machine, driven by the `EventLog`
+//! Durable Object the way [`crate::delivery_queue::DeliveryQueue`] is driven by `Delivery`:
+//! inputs through `handle_*` (each with the time as a [`UnixTime`]), work out through
+//! [`Outbox::poll_action`] (storage [`Change`]s and the alarm, drained before the next `await`)
+//! and [`Outbox::poll_transmit`] (calls to other objects, polled by the alarm run only).
+//!
+//! The rules:
+//! - The outbox knows the resource's subscriptions (a [`SubscriptionIndex`]). A published event
+//!   is matched at once, in the same transaction as its insert, and its entry names the
+//!   subscriptions it targets; only validated subscriptions match.
+//! - Entries are worked strictly in order: the consumers of the head's remaining targets are
+//!   authorized together ([`PushFilter`], spec §11.6), then the event is handed to the permitted
+//!   subscriptions' queues [`HAND_OFF_CHUNK`] at a time, progress recorded after each chunk. A
+//!   subscription deleted meanwhile is handed nothing.
+//! - A failure (of the PDP or of a hand-off) stops the run and retries the head after a back-off
+//!   of 1, 2, 4, … 64 s; nothing behind it overtakes it, so no subscription sees events out of
+//!   order. A run hands off at most [`MAX_ENQUEUES_PER_RUN`] events and works at most
+//!   [`MAX_ENTRIES_PER_RUN`] entries; the rest follows in the next run, at once.
+//! - App instance events about a party (`/party/{id}`) also go to that party's index, in order.
+//!   A publish sends its party's pending entries itself; the alarm sends what is left.
+
+use alloc::boxed::Box;
+use alloc::collections::{BTreeSet, VecDeque};
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+
+use serde::Deserialize;
+
+use crate::authz::xacml::DecisionResponse;
+use crate::delivery::Activity;
+use crate::event::{EventMeta, EventRecord, PartyId};
+use crate::matching::{EventKey, MatchEntry, SubscriptionId, SubscriptionIndex};
+use crate::push_filter::{MainUnitSearch, Permitted, PushFilter};
+use crate::subscription::Subscription;
+use crate::time::UnixTime;
+use crate::uri::AbsoluteUri;
+
+#[cfg(test)]
+mod sim;
+#[cfg(test)]
+mod tests;
+
+/// Hand-offs to delivery queues per run (an invocation's subrequests are limited).
+pub const MAX_ENQUEUES_PER_RUN: usize = 500;
+/// Outbox entries worked per run.
+pub const MAX_ENTRIES_PER_RUN: usize = 50;
+/// Targets handed off together (their calls run concurrently).
+pub const HAND_OFF_CHUNK: usize = 25;
+/// When a publish's party-index entry is sent again after it could not be.
+pub const PARTY_RETRY_MS: i64 = 1_000;
+/// When the alarm sends party-index entries again after one could not be.
+pub const PARTY_RUN_RETRY_MS: i64 = 2_000;
+/// When the object runs again after a run failed on the platform.
+pub const RECOVERY_MS: i64 = 5_000;
+
+/// The back-off before attempt `attempts + 1` of a failed head: 1 s doubling, at most 64 s.
+pub fn backoff_ms(attempts: u32) -> i64 {
+    1_000i64 << attempts.min(6)
+}
+
+/// An outbox entry's position (the row's `oid`); a party-index entry has its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct OutboxId(pub i64);
+
+/// How an event came to the log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stored {
+    /// Inserted now (the first time its `(id, source)` was published).
+    New,
+    /// Already stored before: nothing more happens.
+    Repeat,
+    /// Not kept in the log (`POST /inbound`, `/outbound`): fanned out only.
+    NotKept,
+}
+
+/// How handing an event to one subscription's queue went.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HandOff {
+    Queued,
+    /// The subscription is gone (deleted since it matched): nothing to deliver.
+    Gone,
+    Failed(String),
+}
+
+/// A write the object makes to its storage.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// Store a subscription (insert or replace) with its validation state.
+    Subscription {
+        subscription: Box<Subscription>,
+        validated: bool,
+    },
+    SubscriptionDeleted(SubscriptionId),
+    SubscriptionValidated(SubscriptionId),
+    /// A new outbox entry for `event`, targeting `targets` in order.
+    Queued {
+        oid: OutboxId,
+        event: Box<EventRecord>,
+        targets: Vec<SubscriptionId>,
+        at: UnixTime,
+    },
+    /// The first `progress` targets of entry `oid` are done.
+    Progress {
+        oid: OutboxId,
+        progress: usize,
+    },
+    /// Entry `oid` failed; tried again at `next_at`.
+    Backoff {
+        oid: OutboxId,
+        attempts: u32,
+        next_at: UnixTime,
+    },
+    /// Entry `oid` is done (its row goes).
+    Done(OutboxId),
+    /// A new party-index entry.
+    PartyQueued {
+        oid: OutboxId,
+        party: PartyId,
+        event: Box<EventRecord>,
+    },
+    /// Party-index entry `oid` was sent (its row goes).
+    PartyIndexed(OutboxId),
+    /// A trace-log row (spec §14).
+    Trace {
+        activity: Activity,
+        event_id: String,
+        event_type: String,
+        /// The subscription and its consumer, for fan-out rows.
+        target: Option<(SubscriptionId, String)>,
+        at: UnixTime,
+    },
+}
+
+/// What the object does for the machine, in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    Persist(Change),
+    /// Set the object's alarm (a time in the past fires at once).
+    SetAlarm(UnixTime),
+    CancelAlarm,
+}
+
+/// Work of an alarm run; the object reports how it ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Transmit {
+    /// Send party-index entry `oid` to the party's object; report with
+    /// [`Outbox::handle_indexed`].
+    Index { oid: OutboxId, party: PartyId },
+    /// Ask the PDP which consumers may be sent the event of entry `oid`; report with
+    /// [`Outbox::handle_decisions`].
+    Authorize {
+        oid: OutboxId,
+        event: Box<EventMeta>,
+        filter: PushFilter,
+    },
+    /// Hand the event of entry `oid` to these subscriptions' queues (`key` makes a repeat
+    /// harmless); report with [`Outbox::handle_handed_off`], one outcome per subscription.
+    HandOff {
+        oid: OutboxId,
+        key: String,
+        event: Box<EventMeta>,
+        subscriptions: Vec<SubscriptionId>,
+    },
+}
+
+/// A stored subscription row, read back by column name.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct StoredSubscription {
+    pub id: i64,
+    /// The subscription as JSON.
+    pub subscription: String,
+    pub validated: i64,
+}
+
+/// A stored outbox row (without the event's text), read back by column name.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct StoredEntry {
+    pub oid: i64,
+    pub id: String,
+    pub source: String,
+    pub subject: Option<String>,
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub resource_instance: Option<String>,
+    pub resource: String,
+    /// Subscription ids, comma separated.
+    pub targets: String,
+    pub progress: i64,
+    pub attempts: i64,
+    pub next_at: i64,
+}
+
+/// A stored party-index row (without the entry's text), read back by column name.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct StoredPartyEntry {
+    pub oid: i64,
+    pub party: i64,
+}
+
+/// A stored row the machine cannot be rebuilt from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RestoreError {
+    pub table: &'static str,
+    pub key: i64,
+    pub problem: String,
+}
+
+impl fmt::Display for RestoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "stored {} row {}: {}",
+            self.table, self.key, self.problem
+        )
+    }
+}
+
+/// The targets as stored: ids, comma separated.
+pub fn targets_text(targets: &[SubscriptionId]) -> String {
+    let mut out = String::new();
+    for (i, t) in targets.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&format!("{t}"));
+    }
+    out
+}
+
+fn parse_targets(text: &str) -> Option<Vec<SubscriptionId>> {
+    if text.is_empty() {
+        return Some(Vec::new());
+    }
+    text.split(',').map(|t| t.parse().ok()).collect()
+}
+
+/// The matching-index entry of a subscription.
+pub fn match_entry(sub: &Subscription, validated: bool) -> MatchEntry {
+    MatchEntry {
+        id: sub.id,
+        resource: sub.resource_filter.clone(),
+        subject: sub.subject_filter.clone(),
+        type_: sub.type_filter.clone(),
+        source_filter: sub
+            .source_filter
+            .as_deref()
+            .and_then(|s| AbsoluteUri::parse(s).ok()),
+        include_subunits: sub.include_subunits,
+        validated,
+        consumer: sub.consumer.clone(),
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Entry {
+    oid: OutboxId,
+    event: EventMeta,
+    targets: Vec<SubscriptionId>,
+    progress: usize,
+    attempts: u32,
+    next_at: UnixTime,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Run {
+    entries: usize,
+    budget: usize,
+    /// A party-index entry could not be sent in this run: the rest waits.
+    party_stopped: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum InFlight {
+    Index(OutboxId),
+    Authorize(OutboxId),
+    /// A chunk of entry `oid` ending at target `end`.
+    HandOff {
+        oid: OutboxId,
+        end: usize,
+    },
+}
+
+/// The fan-out of one resource. See the module documentation.
+#[derive(Clone, Debug)]
+pub struct Outbox {
+    index: SubscriptionIndex,
+    /// Subscriptions that include sub-units (validated or not).
+    subunits: BTreeSet<SubscriptionId>,
+    /// In `oid` order.
+    entries: VecDeque<Entry>,
+    /// (oid, party) in `oid` order.
+    party: VecDeque<(OutboxId, PartyId)>,
+    last_oid: i64,
+    last_party_oid: i64,
+    /// After a party-index entry could not be sent: the next try.
+    party_retry_at: Option<UnixTime>,
+    /// Who may be sent the head's event, once the PDP answered (`oid` of the head).
+    permitted: Option<(OutboxId, Permitted)>,
+    run: Option<Run>,
+    in_flight: Option<InFlight>,
+    /// The object's alarm as last set by an action (`None`: not known).
+    alarm: Option<Option<UnixTime>>,
+    actions: VecDeque<Action>,
+}
+
+impl Default for Outbox {
+    fn default() -> Self {
+        Outbox::new()
+    }
+}
+
+impl Outbox {
+    /// An outbox with nothing stored.
+    pub fn new() -> Outbox {
+        Outbox {
+            index: SubscriptionIndex::new(),
+            subunits: BTreeSet::new(),
+            entries: VecDeque::new(),
+            party: VecDeque::new(),
+            last_oid: 0,
+            last_party_oid: 0,
+            party_retry_at: None,
+            permitted: None,
+            run: None,
+            in_flight: None,
+            alarm: None,
+            actions: VecDeque::new(),
+        }
+    }
+
+    /// The machine the stored rows describe. `last_oid`/`last_party_oid`: the highest ids ever
+    /// given out (ids are never reused: a delivery queue remembers an entry's key). Party-index
+    /// entries left over are sent at the next chance.
+    pub fn restore(
+        subscriptions: Vec<StoredSubscription>,
+        mut entries: Vec<StoredEntry>,
+        mut party: Vec<StoredPartyEntry>,
+        last_oid: i64,
+        last_party_oid: i64,
+    ) -> Result<Outbox, RestoreError> {
+        let mut outbox = Outbox::new();
+        for row in subscriptions {
+            let bad = |problem: String| RestoreError {
+                table: "subs",
+                key: row.id,
+                problem,
+            };
+            let sub: Subscription = serde_json::from_str(&row.subscription)
+                .map_err(|e| bad(format!("subscription: {e}")))?;
+            if sub.id != row.id {
+                return Err(bad("the subscription has another id".into()));
+            }
+            let validated = match row.validated {
+                0 => false,
+                1 => true,
+                _ => return Err(bad("validated is not 0 or 1".into())),
+            };
+            outbox.index_upsert(&sub, validated);
+        }
+        entries.sort_by_key(|e| e.oid);
+        for row in entries {
+            let bad = |problem: &str| RestoreError {
+                table: "outbox",
+                key: row.oid,
+                problem: problem.into(),
+            };
+            let targets = parse_targets(&row.targets).ok_or(bad("targets are not ids"))?;
+            let progress = usize::try_from(row.progress)
+                .ok()
+                .filter(|p| *p <= targets.len())
+                .ok_or(bad("progress out of range"))?;
+            let attempts = u32::try_from(row.attempts).map_err(|_| bad("attempts out of range"))?;
+            outbox.last_oid = outbox.last_oid.max(row.oid);
+            outbox.entries.push_back(Entry {
+                oid: OutboxId(row.oid),
+                event: EventMeta {
+                    id: row.id,
+                    source: row.source,
+                    subject: row.subject,
+                    alternative_subject: None,
+                    type_: row.type_,
+                    resource: row.resource,
+                    resource_instance: row.resource_instance,
+                    time_ticks: None,
+                },
+                targets,
+                progress,
+                attempts,
+                next_at: UnixTime::from_millis(row.next_at),
+            });
+        }
+        party.sort_by_key(|p| p.oid);
+        for row in party {
+            outbox.last_party_oid = outbox.last_party_oid.max(row.oid);
+            outbox
+                .party
+                .push_back((OutboxId(row.oid), PartyId(row.party)));
+        }
+        if !outbox.party.is_empty() {
+            // Whoever wrote them may not have sent them: send them at once.
+            outbox.party_retry_at = Some(UnixTime::from_millis(0));
+        }
+        outbox.last_oid = outbox.last_oid.max(last_oid);
+        outbox.last_party_oid = outbox.last_party_oid.max(last_party_oid);
+        // Pending work gets its alarm, whatever happened to the one set before.
+        outbox.sync_alarm();
+        Ok(outbox)
+    }
+
+    /// Pending outbox entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty() && self.party.is_empty()
+    }
+
+    /// Pending party-index entries.
+    pub fn party_len(&self) -> usize {
+        self.party.len()
+    }
+
+    /// The subscription's matching entry, if it is known here.
+    pub fn subscription(&self, id: SubscriptionId) -> Option<&MatchEntry> {
+        self.index.get(id)
+    }
+
+    /// When the machine next wants [`Outbox::handle_alarm`] (`None`: nothing to do).
+    pub fn poll_timeout(&self) -> Option<UnixTime> {
+        let head = self.entries.front().map(|e| e.next_at);
+        let party = self.party_retry_at.filter(|_| !self.party.is_empty());
+        match (head, party) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// The next storage change or alarm update, in order.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    // ---- subscriptions ----
+
+    /// A subscription was created or changed. A validation that already happened stays.
+    pub fn handle_subscription(&mut self, subscription: Subscription) {
+        let validated =
+            subscription.validated || self.index.get(subscription.id).is_some_and(|e| e.validated);
+        self.index_upsert(&subscription, validated);
+        self.persist(Change::Subscription {
+            subscription: Box::new(subscription),
+            validated,
+        });
+    }
+
+    /// A subscription was deleted: it matches nothing more and is handed nothing more.
+    pub fn handle_subscription_deleted(&mut self, id: SubscriptionId) {
+        self.index.remove(id);
+        self.subunits.remove(&id);
+        self.persist(Change::SubscriptionDeleted(id));
+    }
+
+    /// A subscription's endpoint was validated: it matches events from now on.
+    pub fn handle_subscription_validated(&mut self, id: SubscriptionId) {
+        self.index.set_validated(id, true);
+        self.persist(Change::SubscriptionValidated(id));
+    }
+
+    fn index_upsert(&mut self, sub: &Subscription, validated: bool) {
+        if sub.include_subunits {
+            self.subunits.insert(sub.id);
+        } else {
+            self.subunits.remove(&sub.id);
+        }
+        self.index.upsert(match_entry(sub, validated));
+    }
+
+    // ---- publishing ----
+
+    /// The register look-ups matching `event` needs first (spec §9 step 2), if any.
+    pub fn main_unit_search(&self, event: &EventMeta) -> Option<MainUnitSearch> {
+        MainUnitSearch::start(
+            event.subject.as_deref(),
+            event.alternative_subject.as_deref(),
+            !self.subunits.is_empty(),
+        )
+    }
+
+    /// An event was published to the log (`stored`: how it was kept; `fan_out`: whether to
+    /// send it to subscriptions; `main_unit`: the subject found by [`Outbox::main_unit_search`]).
+    /// The party whose index entries the publish should send now, if any.
+    pub fn handle_published(
+        &mut self,
+        now: UnixTime,
+        event: &EventRecord,
+        stored: Stored,
+        fan_out: bool,
+        main_unit: Option<&str>,
+    ) -> Option<PartyId> {
+        let meta = &event.meta;
+        let mut party = None;
+        match stored {
+            Stored::Repeat => return None,
+            Stored::New => {
+                self.persist(Change::Trace {
+                    activity: Activity::Registered,
+                    event_id: meta.id.clone(),
+                    event_type: meta.type_.clone(),
+                    target: None,
+                    at: now,
+                });
+                if let Some(p) = meta.indexed_party() {
+                    self.last_party_oid += 1;
+                    let oid = OutboxId(self.last_party_oid);
+                    self.party.push_back((oid, p));
+                    self.persist(Change::PartyQueued {
+                        oid,
+                        party: p,
+                        event: Box::new(event.clone()),
+                    });
+                    party = Some(p);
+                }
+                if fan_out {
+                    self.fan_out(now, event, main_unit);
+                }
+            }
+            // Events that are not kept are only ever sent on.
+            Stored::NotKept => self.fan_out(now, event, main_unit),
+        }
+        self.sync_alarm();
+        party
+    }
+
+    fn fan_out(&mut self, now: UnixTime, event: &EventRecord, main_unit: Option<&str>) {
+        let meta = &event.meta;
+        let mut targets = Vec::new();
+        self.index.matches(
+            &EventKey {
+                resource: &meta.resource,
+                subject: meta.subject.as_deref(),
+                type_: &meta.type_,
+                source: Some(&meta.source),
+                main_unit_subject: main_unit,
+            },
+            &mut targets,
+        );
+        if targets.is_empty() {
+            return;
+        }
+        self.last_oid += 1;
+        let oid = OutboxId(self.last_oid);
+        self.entries.push_back(Entry {
+            oid,
+            event: EventMeta {
+                alternative_subject: None,
+                time_ticks: None,
+                ..meta.clone()
+            },
+            targets: targets.clone(),
+            progress: 0,
+            attempts: 0,
+            next_at: now,
+        });
+        self.persist(Change::Queued {
+            oid,
+            event: Box::new(event.clone()),
+            targets,
+            at: now,
+        });
+    }
+
+    /// The first pending party-index entry of `party` after `after` (a publish sends its
+    /// party's entries in order, reporting each with [`Outbox::handle_indexed`]).
+    pub fn next_party_entry(&self, party: PartyId, after: Option<OutboxId>) -> Option<OutboxId> {
+        self.party
+            .iter()
+            .find(|(oid, p)| *p == party && after.is_none_or(|a| *oid > a))
+            .map(|(oid, _)| *oid)
+    }
+
+    /// Whether party-index entry `oid` reached the party's object.
+    pub fn handle_indexed(&mut self, now: UnixTime, oid: OutboxId, sent: bool) {
+        if self.in_flight == Some(InFlight::Index(oid)) {
+            self.in_flight = None;
+            if !sent {
+                if let Some(run) = &mut self.run {
+                    run.party_stopped = true;
+                }
+            }
+        }
+        if sent {
+            if let Some(i) = self.party.iter().position(|(o, _)| *o == oid) {
+                self.party.remove(i);
+                self.persist(Change::PartyIndexed(oid));
+            }
+            if self.party.is_empty() {
+                self.party_retry_at = None;
+            }
+        } else {
+            let wait = if self.run.is_some() {
+                PARTY_RUN_RETRY_MS
+            } else {
+                PARTY_RETRY_MS
+            };
+            let at = now.plus_millis(wait);
+            self.party_retry_at = Some(self.party_retry_at.map_or(at, |t| t.min(at)));
+        }
+        self.sync_alarm();
+    }
+
+    // ---- the alarm run ----
+
+    /// The object's alarm fired: start a run (poll it with [`Outbox::poll_transmit`]).
+    pub fn handle_alarm(&mut self, _now: UnixTime) {
+        self.alarm = Some(None);
+        if self.run.is_none() {
+            self.party_retry_at = None;
+            self.run = Some(Run {
+                entries: 0,
+                budget: MAX_ENQUEUES_PER_RUN,
+                party_stopped: false,
+            });
+        }
+    }
+
+    /// The next work of the current alarm run, or `None`: the run is over (or waits for the
+    /// report of the work in flight).
+    pub fn poll_transmit(&mut self, now: UnixTime) -> Option<Transmit> {
+        if self.in_flight.is_some() {
+            return None;
+        }
+        let mut run = self.run?;
+        let next = self.next_transmit(&mut run, now);
+        self.run = Some(run);
+        if next.is_none() {
+            self.run = None;
+            self.sync_alarm();
+        }
+        next
+    }
+
+    fn next_transmit(&mut self, run: &mut Run, now: UnixTime) -> Option<Transmit> {
+        if !run.party_stopped {
+            if let Some(&(oid, party)) = self.party.front() {
+                self.in_flight = Some(InFlight::Index(oid));
+                return Some(Transmit::Index { oid, party });
+            }
+        }
+        loop {
+            let head = self.entries.front()?;
+            if head.next_at > now || run.entries >= MAX_ENTRIES_PER_RUN {
+                return None;
+            }
+            let oid = head.oid;
+            let Some(permitted) = self
+                .permitted
+                .as_ref()
+                .filter(|(o, _)| *o == oid)
+                .map(|(_, p)| p)
+            else {
+                let remaining = head.targets.get(head.progress..).unwrap_or(&[]);
+                let filter = PushFilter::new(
+                    remaining
+                        .iter()
+                        .filter_map(|t| self.index.get(*t))
+                        .map(|e| e.consumer.as_str()),
+                );
+                if filter.is_empty() {
+                    // Nobody left to send it to.
+                    self.finish_head(run);
+                    continue;
+                }
+                self.in_flight = Some(InFlight::Authorize(oid));
+                return Some(Transmit::Authorize {
+                    oid,
+                    event: Box::new(head.event.clone()),
+                    filter,
+                });
+            };
+            if head.progress >= head.targets.len() {
+                self.finish_head(run);
+                continue;
+            }
+            if run.budget == 0 {
+                return None;
+            }
+            let end = (head.progress + HAND_OFF_CHUNK).min(head.targets.len());
+            let subscriptions: Vec<SubscriptionId> = head
+                .targets
+                .get(head.progress..end)
+                .unwrap_or(&[])
+                .iter()
+                .copied()
+                .filter(|t| {
+                    self.index
+                        .get(*t)
+                        .is_some_and(|e| permitted.allows(&e.consumer))
+                })
+                .collect();
+            if subscriptions.is_empty() {
+                self.chunk_done(now, run, end);
+                continue;
+            }
+            run.budget = run.budget.saturating_sub(subscriptions.len());
+            self.in_flight = Some(InFlight::HandOff { oid, end });
+            return Some(Transmit::HandOff {
+                oid,
+                key: format!("{}#{}", head.event.resource, oid.0),
+                event: Box::new(head.event.clone()),
+                subscriptions,
+            });
+        }
+    }
+
+    /// The PDP's answer for the consumers of entry `oid` (`Err`: it gave none).
+    pub fn handle_decisions(
+        &mut self,
+        now: UnixTime,
+        oid: OutboxId,
+        response: Result<DecisionResponse, String>,
+    ) {
+        if self.in_flight != Some(InFlight::Authorize(oid)) {
+            return;
+        }
+        self.in_flight = None;
+        match response {
+            Ok(response) => self.permitted = Some((oid, Permitted::from_response(&response))),
+            Err(_) => self.fail_head(now, oid),
+        }
+    }
+
+    /// How handing entry `oid` to each subscription of the chunk went.
+    pub fn handle_handed_off(&mut self, now: UnixTime, oid: OutboxId, outcomes: &[HandOff]) {
+        let Some(InFlight::HandOff { oid: sent, end }) = self.in_flight.clone() else {
+            return;
+        };
+        if sent != oid {
+            return;
+        }
+        self.in_flight = None;
+        if outcomes.iter().any(|o| matches!(o, HandOff::Failed(_))) {
+            self.fail_head(now, oid);
+            return;
+        }
+        let Some(mut run) = self.run else { return };
+        self.chunk_done(now, &mut run, end);
+        self.run = Some(run);
+    }
+
+    /// The head's targets up to `end` are done: their trace rows and the progress.
+    fn chunk_done(&mut self, now: UnixTime, run: &mut Run, end: usize) {
+        let Some(head) = self.entries.front_mut() else {
+            return;
+        };
+        let permitted = self.permitted.as_ref().map(|(_, p)| p);
+        let mut traces = Vec::new();
+        for t in head.targets.get(head.progress..end).unwrap_or(&[]) {
+            if let Some(e) = self.index.get(*t) {
+                let activity = if permitted.is_some_and(|p| p.allows(&e.consumer)) {
+                    Activity::OutboundQueue
+                } else {
+                    Activity::Unauthorized
+                };
+                traces.push((activity, e.id, e.consumer.clone()));
+            }
+        }
+        head.progress = end;
+        let (oid, event_id, event_type) =
+            (head.oid, head.event.id.clone(), head.event.type_.clone());
+        for (activity, id, consumer) in traces {
+            self.persist(Change::Trace {
+                activity,
+                event_id: event_id.clone(),
+                event_type: event_type.clone(),
+                target: Some((id, consumer)),
+                at: now,
+            });
+        }
+        self.persist(Change::Progress { oid, progress: end });
+        if self
+            .entries
+            .front()
+            .is_some_and(|h| h.progress >= h.targets.len())
+        {
+            self.finish_head(run);
+        }
+    }
+
+    fn finish_head(&mut self, run: &mut Run) {
+        if let Some(head) = self.entries.pop_front() {
+            run.entries += 1;
+            self.permitted = None;
+            self.persist(Change::Done(head.oid));
+        }
+    }
+
+    fn fail_head(&mut self, now: UnixTime, oid: OutboxId) {
+        self.permitted = None;
+        if let Some(head) = self.entries.front_mut().filter(|h| h.oid == oid) {
+            let next_at = now.plus_millis(backoff_ms(head.attempts));
+            head.attempts = head.attempts.saturating_add(1);
+            head.next_at = next_at;
+            let attempts = head.attempts;
+            self.persist(Change::Backoff {
+                oid,
+                attempts,
+                next_at,
+            });
+        }
+        // The run ends here: nothing behind the head may overtake it.
+        self.run = None;
+        self.sync_alarm();
+    }
+
+    fn persist(&mut self, change: Change) {
+        self.actions.push_back(Action::Persist(change));
+    }
+
+    /// Ask for the alarm the outbox needs, if it changed (not during a run: its end decides).
+    fn sync_alarm(&mut self) {
+        if self.run.is_some() {
+            return;
+        }
+        let want = self.poll_timeout();
+        // Nothing to do and the alarm not known: an alarm that fires finds nothing, which is
+        // cheaper than deleting it on every publish after a restart.
+        if self.alarm == Some(want) || (want.is_none() && self.alarm.is_none()) {
+            return;
+        }
+        self.alarm = Some(want);
+        self.actions.push_back(match want {
+            Some(at) => Action::SetAlarm(at),
+            None => Action::CancelAlarm,
+        });
+    }
+}

@@ -1,0 +1,67 @@
+//! The resource's rule document for the built-in PDP (spec §11): kept by the resource's
+//! `EventLog`, read by its own decisions and, through `GET /policy`, by other objects'.
+
+use events_core::authz::builtin::ResourcePolicy;
+use events_core::{urn, ApiError};
+use serde::Deserialize;
+use worker::{Request, Response};
+
+use super::{corrupt, EventLog};
+use crate::authz::LocalPolicies;
+use crate::error::Error;
+use crate::http;
+
+impl EventLog {
+    pub(super) fn policy(&self) -> Result<Option<ResourcePolicy>, Error> {
+        #[derive(Deserialize)]
+        struct Row {
+            doc: String,
+        }
+        if let Some(p) = self.policy.borrow().as_ref() {
+            return Ok(p.clone());
+        }
+        let rows: Vec<Row> = self.rows("SELECT doc FROM policy WHERE k = 1", vec![])?;
+        let doc = match rows.into_iter().next() {
+            Some(r) => Some(
+                ResourcePolicy::parse(r.doc.as_bytes())
+                    .map_err(|e| corrupt(format!("policy: {e:?}")))?,
+            ),
+            None => None,
+        };
+        *self.policy.borrow_mut() = Some(doc.clone());
+        Ok(doc)
+    }
+
+    pub(super) fn local_policies(&self, resource: &str) -> Result<LocalPolicies, Error> {
+        let mut local = LocalPolicies::new();
+        if let Some(id) = urn::resource_id(resource) {
+            local.insert(id.to_owned(), self.policy()?);
+        }
+        Ok(local)
+    }
+
+    pub(super) async fn put_policy(&self, req: &mut Request) -> Result<Response, Error> {
+        let bytes = req
+            .bytes()
+            .await
+            .map_err(|e| Error::platform("Could not read an internal request", e))?;
+        let doc =
+            ResourcePolicy::parse(&bytes).map_err(|e| Error::from(ApiError::bad_request(e)))?;
+        let existed = self.policy()?.is_some();
+        self.exec(
+            "INSERT INTO policy (k, doc) VALUES (1, ?) ON CONFLICT (k) DO UPDATE SET doc = excluded.doc",
+            vec![doc.to_json().into()],
+        )?;
+        *self.policy.borrow_mut() = Some(Some(doc.clone()));
+        Ok(http::json(if existed { 200 } else { 201 }, doc.to_json())?)
+    }
+
+    pub(super) fn delete_policy(&self) -> Result<Response, Error> {
+        if self.policy()?.is_none() {
+            return Err(Error::NotFound);
+        }
+        self.exec("DELETE FROM policy WHERE k = 1", vec![])?;
+        *self.policy.borrow_mut() = Some(None);
+        Ok(http::empty(204)?)
+    }
+}
