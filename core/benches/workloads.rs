@@ -15,7 +15,7 @@ use events_core::authz::builtin::{Party, PolicyData, ResourcePolicy};
 use events_core::authz::mapping::{generic_event_resource, generic_read_request};
 use events_core::authz::xacml::DecisionRequest;
 use events_core::identity::Claims;
-use events_core::matching::{EventKey, MatchEntry, SubscriptionIndex};
+use events_core::matching::{EventKey, MatchEntry, SubscriptionId, SubscriptionIndex};
 use events_core::uri::AbsoluteUri;
 use events_core::CloudEvent;
 
@@ -120,7 +120,7 @@ pub fn subscriptions(n: usize) -> Vec<MatchEntry> {
                 .percent(10)
                 .then(|| AbsoluteUri::parse(&app_url(r)).expect("source filter parses"));
             MatchEntry {
-                id: i as i64 + 1,
+                id: SubscriptionId(i as i64 + 1),
                 resource: resource(r),
                 subject,
                 type_,
@@ -278,7 +278,7 @@ pub fn linear_scan(subscriptions: &[MatchEntry], event: &EventKey<'_>, out: &mut
                 _ => true,
             }
         {
-            out.push(s.id);
+            out.push(s.id.0);
         }
     }
 }

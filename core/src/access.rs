@@ -146,7 +146,7 @@ mod tests {
     #[wasm_bindgen_test(unsupported = test)]
     fn only_the_creator_owns_a_subscription() {
         let sub = Subscription {
-            id: 1,
+            id: crate::subscription::SubscriptionId(1),
             end_point: "https://example.com/hook".into(),
             source_filter: None,
             resource_filter: "urn:altinn:resource:ttd-demo".into(),

@@ -139,7 +139,11 @@ pub const VALIDATION_EVENT_TYPE: &str = "platform.events.validatesubscription";
 /// The validation event of a subscription (spec §10.4): `specversion` 1.0, `id` = the given
 /// GUID, `source` = `{base_url}/events/api/v1/subscriptions/{id}` (trailing slashes of
 /// `base_url` dropped), `type` [`VALIDATION_EVENT_TYPE`], nothing else.
-pub fn validation_event(event_id: &str, base_url: &str, subscription_id: i64) -> CloudEvent {
+pub fn validation_event(
+    event_id: &str,
+    base_url: &str,
+    subscription_id: crate::subscription::SubscriptionId,
+) -> CloudEvent {
     let base = base_url.trim_end_matches('/');
     let source = format!("{base}/events/api/v1/subscriptions/{subscription_id}");
     CloudEvent::new(event_id, &source, VALIDATION_EVENT_TYPE)
@@ -429,7 +433,7 @@ mod tests {
             ),
         ];
         for &(id, base, sub, expected) in cases {
-            let event = validation_event(id, base, sub);
+            let event = validation_event(id, base, crate::subscription::SubscriptionId(sub));
             assert_eq!(event.to_json(), expected, "{base} {sub}");
             assert_eq!(event.type_(), VALIDATION_EVENT_TYPE);
             assert_eq!(event.subject(), None);

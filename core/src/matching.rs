@@ -36,8 +36,7 @@ use hashbrown::{Equivalent, HashMap};
 use crate::uri::AbsoluteUri;
 use crate::urn::is_valid_urn;
 
-/// A subscription's id.
-pub type SubscriptionId = i64;
+pub use crate::subscription::SubscriptionId;
 
 /// What the index needs of a subscription.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -910,6 +909,9 @@ pub fn main_unit_subject(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Ids as plain numbers, so the tables stay readable.
+    type Id = i64;
     use alloc::vec;
 
     const RES: &str = "urn:altinn:resource:app_ttd_app";
@@ -922,14 +924,9 @@ mod tests {
         }
     }
 
-    fn entry(
-        id: SubscriptionId,
-        resource: &str,
-        subject: Option<&str>,
-        type_: Option<&str>,
-    ) -> MatchEntry {
+    fn entry(id: Id, resource: &str, subject: Option<&str>, type_: Option<&str>) -> MatchEntry {
         MatchEntry {
-            id,
+            id: SubscriptionId(id),
             resource: resource.to_string(),
             subject: subject.map(ToString::to_string),
             type_: type_.map(ToString::to_string),
@@ -958,16 +955,16 @@ mod tests {
         }
     }
 
-    fn run(index: &SubscriptionIndex, event: &EventKey<'_>) -> Vec<SubscriptionId> {
+    fn run(index: &SubscriptionIndex, event: &EventKey<'_>) -> Vec<Id> {
         // Start from garbage to check that `matches` clears `out`.
-        let mut out = vec![-1, -2, -3];
+        let mut out = vec![SubscriptionId(-1), SubscriptionId(-2), SubscriptionId(-3)];
         index.matches(event, &mut out);
-        out
+        out.into_iter().map(|id| id.0).collect()
     }
 
     /// Spec §9 steps 1–3 written out as a linear scan, to check the index against.
-    fn naive(entries: &[MatchEntry], event: &EventKey<'_>) -> Vec<SubscriptionId> {
-        let mut ids: Vec<SubscriptionId> = entries
+    fn naive(entries: &[MatchEntry], event: &EventKey<'_>) -> Vec<Id> {
+        let mut ids: Vec<Id> = entries
             .iter()
             .filter(|e| e.validated && e.resource == event.resource)
             .filter(|e| e.type_.as_deref().is_none_or(|t| t == event.type_))
@@ -985,7 +982,7 @@ mod tests {
                 (Some(f), Some(source)) => f.is_base_of_str(source),
                 _ => true,
             })
-            .map(|e| e.id)
+            .map(|e| e.id.0)
             .collect();
         ids.sort_unstable();
         ids.dedup();
@@ -1014,7 +1011,7 @@ mod tests {
         ];
         let index = index_of(&entries);
         let created = "app.instance.created";
-        let cases: &[(EventKey<'_>, &[SubscriptionId])] = &[
+        let cases: &[(EventKey<'_>, &[Id])] = &[
             (event(RES, Some("/party/1"), created), &[1, 2, 3, 4]),
             (
                 event(RES, Some("/party/1"), "app.instance.process.completed"),
@@ -1072,7 +1069,7 @@ mod tests {
                 main_unit_subject: main,
                 ..event(RES, subject, "t")
             };
-            assert_eq!(run(&index, &ev), Vec::<SubscriptionId>::new(), "{ev:?}");
+            assert_eq!(run(&index, &ev), Vec::<Id>::new(), "{ev:?}");
         }
         assert_eq!(index.len(), 3);
     }
@@ -1130,7 +1127,7 @@ mod tests {
                 source,
                 ..event(RES, Some("/party/1"), "t")
             };
-            let expected: &[SubscriptionId] = if kept { &[1, 2, 3] } else { &[1, 3] };
+            let expected: &[Id] = if kept { &[1, 2, 3] } else { &[1, 3] };
             assert_eq!(run(&index, &ev), expected, "{filter} vs {source:?}");
             assert_eq!(
                 naive(&entries, &ev),
@@ -1167,13 +1164,7 @@ mod tests {
         let index = index_of(&entries);
         // (subject, main unit subject, type, source, expected)
         #[allow(clippy::type_complexity)]
-        let cases: &[(
-            Option<&str>,
-            Option<&str>,
-            &str,
-            Option<&str>,
-            &[SubscriptionId],
-        )] = &[
+        let cases: &[(Option<&str>, Option<&str>, &str, Option<&str>, &[Id])] = &[
             (Some(sub), None, "t", None, &[1, 6, 9]),
             (Some(sub), Some(main), "t", None, &[1, 3, 4, 6, 8, 9]),
             (Some(sub), Some(main), "u", None, &[1, 3, 5, 6, 8, 9]),
@@ -1224,7 +1215,7 @@ mod tests {
         let p2_other = event(OTHER_RES, Some("/party/2"), "x");
         let p2 = event(RES, Some("/party/2"), "t");
         #[allow(clippy::type_complexity)]
-        let steps: &[(Option<MatchEntry>, &[(EventKey<'_>, &[SubscriptionId])])] = &[
+        let steps: &[(Option<MatchEntry>, &[(EventKey<'_>, &[Id])])] = &[
             (None, &[(p1, &[1, 2]), (p2_other, &[]), (p2, &[2])]),
             (
                 Some(moved.clone()),
@@ -1249,7 +1240,7 @@ mod tests {
         for (i, (replacement, checks)) in steps.iter().enumerate() {
             if let Some(e) = replacement {
                 index.upsert(e.clone());
-                assert_eq!(index.get(1), Some(e), "step {i}");
+                assert_eq!(index.get(SubscriptionId(1)), Some(e), "step {i}");
             }
             assert_eq!(index.len(), 2, "step {i}");
             for (ev, expected) in *checks {
@@ -1281,12 +1272,7 @@ mod tests {
         let mut index = index_of(&entries);
         let ev = event(RES, Some("/party/1"), "t");
         // (id to remove, returned entry, len after, matches after)
-        let cases: &[(
-            SubscriptionId,
-            Option<&MatchEntry>,
-            usize,
-            &[SubscriptionId],
-        )] = &[
+        let cases: &[(Id, Option<&MatchEntry>, usize, &[Id])] = &[
             (4, None, 3, &[1, 2]),
             (2, Some(&entries[1]), 2, &[1]),
             (2, None, 2, &[1]),
@@ -1294,8 +1280,12 @@ mod tests {
             (1, Some(&entries[0]), 0, &[]),
         ];
         for &(id, removed, len, expected) in cases {
-            assert_eq!(index.remove(id).as_ref(), removed, "remove {id}");
-            assert_eq!(index.get(id), None, "get {id}");
+            assert_eq!(
+                index.remove(SubscriptionId(id)).as_ref(),
+                removed,
+                "remove {id}"
+            );
+            assert_eq!(index.get(SubscriptionId(id)), None, "get {id}");
             assert_eq!(index.len(), len, "len after {id}");
             assert_eq!(index.is_empty(), len == 0, "is_empty after {id}");
             assert_eq!(run(&index, &ev), expected, "matches after {id}");
@@ -1316,7 +1306,7 @@ mod tests {
         let ev = event(RES, None, "t");
         // (id, validated, returned, validated flag of id after, matches after)
         #[allow(clippy::type_complexity)]
-        let cases: &[(SubscriptionId, bool, bool, Option<bool>, &[SubscriptionId])] = &[
+        let cases: &[(Id, bool, bool, Option<bool>, &[Id])] = &[
             (2, true, true, Some(true), &[1, 2]),
             (2, true, true, Some(true), &[1, 2]),
             (1, false, true, Some(false), &[2]),
@@ -1327,11 +1317,15 @@ mod tests {
         ];
         for &(id, validated, returned, flag, expected) in cases {
             assert_eq!(
-                index.set_validated(id, validated),
+                index.set_validated(SubscriptionId(id), validated),
                 returned,
                 "{id} {validated}"
             );
-            assert_eq!(index.get(id).map(|e| e.validated), flag, "{id} {validated}");
+            assert_eq!(
+                index.get(SubscriptionId(id)).map(|e| e.validated),
+                flag,
+                "{id} {validated}"
+            );
             assert_eq!(run(&index, &ev), expected, "{id} {validated}");
         }
         assert_eq!(index.len(), 2);
@@ -1403,7 +1397,7 @@ mod tests {
         assert_eq!(index.len(), 100_000);
         let res7 = resource(7);
         // q with subject None or /party/1 (q % 5 in {0, 1}) and type None or t1 (q % 3 in {0, 1}).
-        let expected: &[SubscriptionId] = &[
+        let expected: &[Id] = &[
             7, 2007, 12007, 20007, 30007, 32007, 42007, 50007, 60007, 62007, 72007, 80007, 90007,
             92007,
         ];
@@ -1430,7 +1424,7 @@ mod tests {
             (event("urn:altinn:resource:res-2000", None, "t1"), 2000, &[]),
         ];
         for (ev, r, rounds) in cases {
-            let expected: Vec<SubscriptionId> = rounds.iter().map(|q| q * RESOURCES + r).collect();
+            let expected: Vec<Id> = rounds.iter().map(|q| q * RESOURCES + r).collect();
             assert_eq!(run(&index, ev), expected, "{ev:?}");
             assert_eq!(naive(&entries, ev), expected, "naive {ev:?}");
         }
@@ -1457,7 +1451,7 @@ mod tests {
         ];
         let pick = |i: u64, n: usize| usize::try_from(i).unwrap_or(0) % n;
         let mut index = SubscriptionIndex::new();
-        let mut model: alloc::collections::BTreeMap<SubscriptionId, MatchEntry> =
+        let mut model: alloc::collections::BTreeMap<Id, MatchEntry> =
             alloc::collections::BTreeMap::new();
         let mut checks = 0;
         for step in 0..600 {
@@ -1477,7 +1471,11 @@ mod tests {
                     model.insert(id, e);
                 }
                 6 | 7 => {
-                    assert_eq!(index.remove(id), model.remove(&id), "step {step}");
+                    assert_eq!(
+                        index.remove(SubscriptionId(id)),
+                        model.remove(&id),
+                        "step {step}"
+                    );
                 }
                 _ => {
                     let validated = next(2) == 0;
@@ -1488,7 +1486,11 @@ mod tests {
                         }
                         None => false,
                     };
-                    assert_eq!(index.set_validated(id, validated), known, "step {step}");
+                    assert_eq!(
+                        index.set_validated(SubscriptionId(id), validated),
+                        known,
+                        "step {step}"
+                    );
                 }
             }
             assert_eq!(index.len(), model.len(), "step {step}");

@@ -233,7 +233,9 @@ fn parse_targets(text: &str) -> Option<Vec<SubscriptionId>> {
     if text.is_empty() {
         return Some(Vec::new());
     }
-    text.split(',').map(|t| t.parse().ok()).collect()
+    text.split(',')
+        .map(|t| t.parse().ok().map(SubscriptionId))
+        .collect()
 }
 
 /// The matching-index entry of a subscription.
@@ -349,7 +351,7 @@ impl Outbox {
             };
             let sub: Subscription = serde_json::from_str(&row.subscription)
                 .map_err(|e| bad(format!("subscription: {e}")))?;
-            if sub.id != row.id {
+            if sub.id != SubscriptionId(row.id) {
                 return Err(bad("the subscription has another id".into()));
             }
             let validated = match row.validated {

@@ -20,7 +20,17 @@ use crate::json::to_json;
 use crate::uri::AbsoluteUri;
 use crate::urn::{self, is_valid_urn};
 
-pub type SubscriptionId = i64;
+/// A subscription's id: Altinn's integer id, as a type of its own so that it is never mixed up
+/// with a party id, a queue position or a count. Its JSON form is the bare number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SubscriptionId(pub i64);
+
+impl core::fmt::Display for SubscriptionId {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Display::fmt(&self.0, f)
+    }
+}
 
 pub const MSG_INVALID_ENDPOINT: &str = "Missing or invalid endpoint to push events towards";
 pub const MSG_INVALID_SOURCE_FILTER: &str =
@@ -351,9 +361,9 @@ pub fn not_authorized(resource_filter: &str) -> ApiError {
 
 /// A subscription id from a route (`{id}`), bound as ASP.NET binds `{id:int}`: an int32, or a
 /// 400 naming the value.
-pub fn parse_route_id(raw: &str) -> Result<i64, ApiError> {
+pub fn parse_route_id(raw: &str) -> Result<SubscriptionId, ApiError> {
     raw.parse::<i32>()
-        .map(i64::from)
+        .map(|id| SubscriptionId(i64::from(id)))
         .map_err(|_| ApiError::validation("id", alloc::format!("The value '{raw}' is not valid.")))
 }
 
@@ -610,7 +620,8 @@ mod tests {
         assert_eq!(d.end_point, "https://webhook.example.com/");
         assert_eq!(d.resource_filter, "urn:altinn:resource:app_ttd_apps-test");
         assert_eq!(d.consumer, "/org/ttd");
-        let s = Subscription::from_draft(4711, d, "2025-03-01T10:20:00.123Z".into());
+        let s =
+            Subscription::from_draft(SubscriptionId(4711), d, "2025-03-01T10:20:00.123Z".into());
         assert_eq!(
             s.to_json(),
             r#"{"id":4711,"endPoint":"https://webhook.example.com/","sourceFilter":"https://ttd.apps.altinn.no/ttd/apps-test","resourceFilter":"urn:altinn:resource:app_ttd_apps-test","typeFilter":"app.instance.process.completed","consumer":"/org/ttd","createdBy":"/org/ttd","created":"2025-03-01T10:20:00.123Z","validated":false,"includeSubunits":false}"#

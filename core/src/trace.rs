@@ -26,7 +26,7 @@ pub struct LogEntry {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LogQuery {
     /// Webhook responses of one subscription (`?subscriptionId=`).
-    Subscription(i64),
+    Subscription(crate::subscription::SubscriptionId),
     /// Registrations and queueing decisions of one resource (`?resource=`).
     Resource(String),
 }
@@ -54,10 +54,12 @@ fn bad(detail: &str) -> ApiError {
 impl LogEntry {
     /// The subscription the entry is filed with; this service keeps trace logs per
     /// subscription, so an entry without one is a 400.
-    pub fn require_subscription(&self) -> Result<i64, ApiError> {
-        self.subscription_id.ok_or_else(|| {
-            bad("'subscriptionId' is needed to file the entry with its subscription.")
-        })
+    pub fn require_subscription(&self) -> Result<crate::subscription::SubscriptionId, ApiError> {
+        self.subscription_id
+            .map(crate::subscription::SubscriptionId)
+            .ok_or_else(|| {
+                bad("'subscriptionId' is needed to file the entry with its subscription.")
+            })
     }
 
     /// Parse and check: `cloudEventId` must be a GUID, `endpoint` an absolute URI and
@@ -167,7 +169,9 @@ mod tests {
     fn a_log_query_names_one_log() {
         assert_eq!(
             LogQuery::from_query(Some("7"), None),
-            Ok(LogQuery::Subscription(7))
+            Ok(LogQuery::Subscription(crate::subscription::SubscriptionId(
+                7
+            )))
         );
         assert_eq!(
             LogQuery::from_query(None, Some("urn:altinn:resource:r")),

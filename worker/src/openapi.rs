@@ -2399,7 +2399,7 @@ mod tests {
         let doc = document();
         let parse = |s: &str| -> Value { serde_json::from_str(s).unwrap() };
         let mut sub = Subscription {
-            id: 7,
+            id: events_core::subscription::SubscriptionId(7),
             end_point: "https://example.com/hook".into(),
             source_filter: None,
             resource_filter: "urn:altinn:resource:ttd-demo".into(),
@@ -2443,7 +2443,7 @@ mod tests {
             event_type: None,
             consumer: None,
             endpoint: None,
-            subscription_id: Some(1),
+            subscription_id: Some(events_core::subscription::SubscriptionId(1)),
             status_code: Some(200),
         };
         let rows = vec![row];

@@ -218,7 +218,7 @@ impl Store {
 
 pub(super) fn subscription(validated: bool) -> Subscription {
     Subscription {
-        id: 7,
+        id: crate::subscription::SubscriptionId(7),
         end_point: "https://hook.example/h".to_string(),
         source_filter: None,
         resource_filter: "urn:altinn:resource:sim".to_string(),

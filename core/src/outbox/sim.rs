@@ -52,9 +52,9 @@ impl Rng {
 }
 
 /// A subscription of consumer `/org/{org}` on the simulated resource.
-pub(super) fn subscription(id: SubscriptionId, org: &str, validated: bool) -> Subscription {
+pub(super) fn subscription(id: i64, org: &str, validated: bool) -> Subscription {
     Subscription {
-        id,
+        id: SubscriptionId(id),
         end_point: "https://hook.example/h".to_string(),
         source_filter: None,
         resource_filter: RESOURCE.to_string(),
@@ -226,7 +226,7 @@ impl Store {
             .subs
             .values()
             .map(|(s, v)| StoredSubscription {
-                id: s.id,
+                id: s.id.0,
                 subscription: serde_json::to_string(s).unwrap(),
                 validated: i64::from(*v),
             })
@@ -262,7 +262,7 @@ struct World {
     now: UnixTime,
     outbox: Outbox,
     store: Store,
-    next_sub: SubscriptionId,
+    next_sub: i64,
     next_event: u32,
     /// Subscriptions ever deleted.
     deleted: BTreeSet<SubscriptionId>,
@@ -328,12 +328,13 @@ impl World {
             // Ids of subscriptions made so far (a deleted id is never made again).
             2 if self.next_sub > 1 => {
                 let id = 1 + self.rng.below(self.next_sub as u64 - 1) as i64;
-                self.outbox.handle_subscription_deleted(id);
-                self.deleted.insert(id);
+                self.outbox.handle_subscription_deleted(SubscriptionId(id));
+                self.deleted.insert(SubscriptionId(id));
             }
             3 if self.next_sub > 1 => {
                 let id = 1 + self.rng.below(self.next_sub as u64 - 1) as i64;
-                self.outbox.handle_subscription_validated(id);
+                self.outbox
+                    .handle_subscription_validated(SubscriptionId(id));
             }
             _ => self.publish(),
         }

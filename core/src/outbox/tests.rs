@@ -29,7 +29,7 @@ fn changes(o: &mut Outbox) -> Vec<Change> {
 }
 
 /// An outbox with validated subscriptions `ids` of consumers `/org/{org}`.
-fn with_subs(subs: &[(SubscriptionId, &str)]) -> Outbox {
+fn with_subs(subs: &[(i64, &str)]) -> Outbox {
     let mut o = Outbox::new();
     for (id, org) in subs {
         o.handle_subscription(subscription(*id, org, true));
@@ -46,12 +46,21 @@ fn oid(n: i64) -> OutboxId {
     OutboxId(n)
 }
 
-fn trace(activity: Activity, event_id: &str, target: Option<(SubscriptionId, &str)>) -> Change {
+/// Subscription ids from plain numbers, so the tables stay readable.
+fn sid(n: i64) -> SubscriptionId {
+    SubscriptionId(n)
+}
+
+fn sids(ns: &[i64]) -> Vec<SubscriptionId> {
+    ns.iter().copied().map(SubscriptionId).collect()
+}
+
+fn trace(activity: Activity, event_id: &str, target: Option<(i64, &str)>) -> Change {
     Change::Trace {
         activity,
         event_id: event_id.into(),
         event_type: "sim.created".into(),
-        target: target.map(|(s, c)| (s, c.to_string())),
+        target: target.map(|(s, c)| (sid(s), c.to_string())),
         at: T0,
     }
 }
@@ -68,7 +77,7 @@ fn a_published_event_is_matched_at_once_and_its_entry_names_the_targets() {
             Action::Persist(Change::Queued {
                 oid: oid(1),
                 event: Box::new(e),
-                targets: vec![1, 3],
+                targets: sids(&[1, 3]),
                 at: T0
             }),
             Action::SetAlarm(T0),
@@ -85,8 +94,8 @@ fn only_validated_subscriptions_match_and_a_validation_is_kept() {
     assert!(!changes(&mut o)
         .iter()
         .any(|c| matches!(c, Change::Queued { .. })));
-    o.handle_subscription_validated(1);
-    assert_eq!(changes(&mut o), vec![Change::SubscriptionValidated(1)]);
+    o.handle_subscription_validated(sid(1));
+    assert_eq!(changes(&mut o), vec![Change::SubscriptionValidated(sid(1))]);
     // A repeated create (validated: false) does not undo the validation.
     o.handle_subscription(subscription(1, "a", false));
     assert_eq!(
@@ -209,7 +218,7 @@ fn a_run_authorizes_the_consumers_then_hands_off_to_the_permitted() {
             oid: oid(1),
             key: format!("{RESOURCE}#1"),
             event: event.clone(),
-            subscriptions: vec![1, 3],
+            subscriptions: sids(&[1, 3]),
         })
     );
     o.handle_handed_off(T0, oid(1), &[HandOff::Queued, HandOff::Gone]);
@@ -232,7 +241,7 @@ fn a_run_authorizes_the_consumers_then_hands_off_to_the_permitted() {
 
 #[wasm_bindgen_test(unsupported = test)]
 fn targets_are_handed_off_a_chunk_at_a_time_with_progress_after_each() {
-    let subs: Vec<(SubscriptionId, &str)> = (1..=30).map(|i| (i, "a")).collect();
+    let subs: Vec<(i64, &str)> = (1..=30).map(|i| (i, "a")).collect();
     let mut o = with_subs(&subs);
     publish(&mut o, T0, "e1");
     actions(&mut o);
@@ -257,7 +266,7 @@ fn targets_are_handed_off_a_chunk_at_a_time_with_progress_after_each() {
     let Some(Transmit::HandOff { subscriptions, .. }) = o.poll_transmit(T0) else {
         panic!()
     };
-    assert_eq!(subscriptions, vec![26, 27, 28, 29, 30]);
+    assert_eq!(subscriptions, sids(&[26, 27, 28, 29, 30]));
 }
 
 #[wasm_bindgen_test(unsupported = test)]
@@ -336,17 +345,17 @@ fn a_failed_hand_off_retries_the_chunk_and_a_gone_subscription_counts_as_done() 
     let Some(Transmit::HandOff { subscriptions, .. }) = o.poll_transmit(at(1_000)) else {
         panic!()
     };
-    assert_eq!(subscriptions, vec![1, 2]);
+    assert_eq!(subscriptions, sids(&[1, 2]));
 }
 
 #[wasm_bindgen_test(unsupported = test)]
 fn a_deleted_subscription_is_handed_nothing_more() {
     let mut o = with_subs(&[(1, "a"), (2, "b")]);
     publish(&mut o, T0, "e1");
-    o.handle_subscription_deleted(2);
+    o.handle_subscription_deleted(sid(2));
     assert_eq!(
         changes(&mut o).last(),
-        Some(&Change::SubscriptionDeleted(2))
+        Some(&Change::SubscriptionDeleted(sid(2)))
     );
     o.handle_alarm(T0);
     let Some(Transmit::Authorize { filter, .. }) = o.poll_transmit(T0) else {
@@ -355,13 +364,13 @@ fn a_deleted_subscription_is_handed_nothing_more() {
     assert_eq!(filter.consumers(), ["/org/a".to_string()]);
     o.handle_decisions(T0, oid(1), Ok(decisions(&filter, |_| true)));
     // Deleted while the PDP was asked: still nothing.
-    o.handle_subscription_deleted(1);
+    o.handle_subscription_deleted(sid(1));
     assert_eq!(o.poll_transmit(T0), None);
     assert!(o.is_empty());
     // An entry whose targets are all gone is done without asking anyone.
     let mut o = with_subs(&[(1, "a")]);
     publish(&mut o, T0, "e1");
-    o.handle_subscription_deleted(1);
+    o.handle_subscription_deleted(sid(1));
     o.handle_alarm(T0);
     assert_eq!(o.poll_transmit(T0), None);
     assert!(changes(&mut o).contains(&Change::Done(oid(1))));
@@ -369,7 +378,7 @@ fn a_deleted_subscription_is_handed_nothing_more() {
 
 #[wasm_bindgen_test(unsupported = test)]
 fn a_run_yields_after_its_budget_and_continues_at_once() {
-    let subs: Vec<(SubscriptionId, &str)> = (1..=HAND_OFF_CHUNK as i64).map(|i| (i, "a")).collect();
+    let subs: Vec<(i64, &str)> = (1..=HAND_OFF_CHUNK as i64).map(|i| (i, "a")).collect();
     let mut o = with_subs(&subs);
     let events = MAX_ENQUEUES_PER_RUN / HAND_OFF_CHUNK + 1;
     for i in 0..events {
@@ -403,7 +412,7 @@ fn a_run_works_at_most_its_number_of_entries() {
     for i in 0..MAX_ENTRIES_PER_RUN + 1 {
         publish(&mut o, T0, &format!("e{i}"));
     }
-    o.handle_subscription_deleted(1);
+    o.handle_subscription_deleted(sid(1));
     actions(&mut o);
     o.handle_alarm(T0);
     assert_eq!(o.poll_transmit(T0), None);

@@ -4,7 +4,7 @@
 //! it (matching lives in each resource's `EventLog`); `validated` is owned by each
 //! subscription's `Delivery`, which copies it here once it changes (`/validate`).
 
-use events_core::subscription::{Draft, Subscription};
+use events_core::subscription::{Draft, Subscription, SubscriptionId};
 use serde::{Deserialize, Serialize};
 use worker::{durable_object, Env, Method, Request, Response, SqlStorage, SqlStorageValue, State};
 
@@ -55,7 +55,7 @@ pub struct ListRequest {
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct IdRequest {
-    pub id: i64,
+    pub id: SubscriptionId,
 }
 
 #[durable_object]
@@ -94,7 +94,7 @@ impl Row {
         Ok(Subscription {
             validated: flag("validated", self.validated)?,
             include_subunits: flag("include_subunits", self.include_subunits)?,
-            id: self.id,
+            id: SubscriptionId(self.id),
             end_point: self.end_point,
             source_filter: self.source_filter,
             resource_filter: self.resource_filter,
@@ -124,9 +124,9 @@ impl SubscriptionDirectory {
             .collect()
     }
 
-    fn by_id(&self, id: i64) -> Result<Option<Subscription>, Error> {
+    fn by_id(&self, id: SubscriptionId) -> Result<Option<Subscription>, Error> {
         Ok(self
-            .select("WHERE id = ?", vec![id.into()])?
+            .select("WHERE id = ?", vec![id.0.into()])?
             .into_iter()
             .next())
     }
@@ -207,7 +207,10 @@ impl SubscriptionDirectory {
                     return Err(Error::NotFound);
                 };
                 self.sql()
-                    .exec("DELETE FROM subscriptions WHERE id = ?", vec![r.id.into()])
+                    .exec(
+                        "DELETE FROM subscriptions WHERE id = ?",
+                        vec![r.id.0.into()],
+                    )
                     .map_err(sql_error)?;
                 reply_json(&s)
             }
@@ -220,7 +223,7 @@ impl SubscriptionDirectory {
                 self.sql()
                     .exec(
                         "UPDATE subscriptions SET validated = 1 WHERE id = ?",
-                        vec![r.id.into()],
+                        vec![r.id.0.into()],
                     )
                     .map_err(sql_error)?;
                 reply_json(&s)

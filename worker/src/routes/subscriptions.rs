@@ -8,7 +8,7 @@ use events_core::delivery_queue::QueuedEvent;
 use events_core::identity::Consumer;
 use events_core::subscription::{
     app_subject_lookup, check_request, complete_app, complete_generic, list_json, not_authorized,
-    Kind, RegisterLookup, Subscription, SubscriptionRequest,
+    Kind, RegisterLookup, Subscription, SubscriptionId, SubscriptionRequest,
 };
 use events_core::time::Timestamp;
 use events_core::ApiError;
@@ -161,7 +161,7 @@ pub async fn list(req: Request, env: &Env, cfg: &Config) -> Result<Response, Api
 
 /// The subscription `id` if the caller created it: 404 if it does not exist, 403 if it is
 /// someone else's.
-async fn owned(env: &Env, caller: &Caller, id: i64) -> Result<Subscription, ApiError> {
+async fn owned(env: &Env, caller: &Caller, id: SubscriptionId) -> Result<Subscription, ApiError> {
     let dir = rpc::stub(env, DIRECTORY, directory::NAME)?;
     let sub: Subscription = rpc::call_json(&dir, Method::Post, "get", &IdRequest { id }).await?;
     access::require_owner(&sub, &caller.claims)?;

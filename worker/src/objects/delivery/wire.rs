@@ -3,7 +3,7 @@
 
 use events_core::delivery::WEBHOOK_CONTENT_TYPE;
 use events_core::delivery_queue::{Outcome, QueuedEvent};
-use events_core::subscription::Subscription;
+use events_core::subscription::{Subscription, SubscriptionId};
 use serde::{Deserialize, Serialize};
 use worker::{Fetch, Headers, Method, Request, RequestInit};
 
@@ -40,7 +40,7 @@ pub struct TraceRow {
     pub event_type: Option<String>,
     pub consumer: Option<String>,
     pub endpoint: Option<String>,
-    pub subscription_id: Option<i64>,
+    pub subscription_id: Option<SubscriptionId>,
     pub status_code: Option<i64>,
 }
 

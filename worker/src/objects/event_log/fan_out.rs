@@ -97,10 +97,10 @@ impl EventLog {
                 "INSERT INTO subs (id, subscription, validated, include_subunits) VALUES (?, ?, ?, ?)
                  ON CONFLICT (id) DO UPDATE SET subscription = excluded.subscription, validated = excluded.validated,
                  include_subunits = excluded.include_subunits",
-                vec![s.id.into(), to_json(&*s)?.into(), i64::from(validated).into(), i64::from(s.include_subunits).into()],
+                vec![s.id.0.into(), to_json(&*s)?.into(), i64::from(validated).into(), i64::from(s.include_subunits).into()],
             ),
-            Change::SubscriptionDeleted(sub) => self.exec("DELETE FROM subs WHERE id = ?", vec![sub.into()]),
-            Change::SubscriptionValidated(sub) => self.exec("UPDATE subs SET validated = 1 WHERE id = ?", vec![sub.into()]),
+            Change::SubscriptionDeleted(sub) => self.exec("DELETE FROM subs WHERE id = ?", vec![sub.0.into()]),
+            Change::SubscriptionValidated(sub) => self.exec("UPDATE subs SET validated = 1 WHERE id = ?", vec![sub.0.into()]),
             Change::Queued { oid, event, targets, at } => {
                 let EventRecord { meta: e, json, .. } = *event;
                 self.exec(
@@ -128,7 +128,7 @@ impl EventLog {
                 let (sub, consumer) = target.map_or((None, None), |(s, c)| (Some(s), Some(c)));
                 self.exec(
                     "INSERT INTO trace (time, activity, event_id, event_type, consumer, subscription_id) VALUES (?, ?, ?, ?, ?, ?)",
-                    vec![at.as_millis().into(), activity.as_str().into(), event_id.into(), event_type.into(), consumer.into(), sub.into()],
+                    vec![at.as_millis().into(), activity.as_str().into(), event_id.into(), event_type.into(), consumer.into(), sub.map(|s| s.0).into()],
                 )
             }
         }
@@ -290,7 +290,7 @@ impl EventLog {
             event_type: Option<String>,
             consumer: Option<String>,
             endpoint: Option<String>,
-            subscription_id: Option<i64>,
+            subscription_id: Option<SubscriptionId>,
         }
         let rows: Vec<Row> = self.rows(
             "SELECT time, activity, event_id, event_type, consumer, endpoint, subscription_id FROM trace ORDER BY seq",
