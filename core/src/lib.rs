@@ -27,6 +27,7 @@ pub mod outbox;
 pub mod publish;
 pub mod push_filter;
 pub mod query;
+pub mod sansio;
 pub mod subscription;
 pub mod time;
 pub mod token;

@@ -134,13 +134,7 @@ pub enum Change {
 }
 
 /// What the object does for the machine, in order.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Action {
-    Persist(Change),
-    /// Set the object's alarm (a time in the past fires at once).
-    SetAlarm(UnixTime),
-    CancelAlarm,
-}
+pub type Action = crate::sansio::Action<Change>;
 
 /// Work of an alarm run; the object reports how it ended.
 #[derive(Clone, Debug, PartialEq, Eq)]

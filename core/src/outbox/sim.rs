@@ -23,33 +23,11 @@ use alloc::vec::Vec;
 use super::*;
 use crate::authz::mapping::ATTR_ORG;
 use crate::authz::xacml::{Attribute, Decision, DecisionResult, CATEGORY_SUBJECT};
+use crate::sansio::Rng;
 
 pub(super) const RESOURCE: &str = "urn:altinn:resource:sim";
 pub(super) const INSTANCE: &str =
     "https://ttd.apps.altinn.no/ttd/sim/instances/5/0b6b3e06-4a4b-4bd5-9f3c-9d06bbbf2f5e";
-
-/// xorshift64*.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-}
 
 /// A subscription of consumer `/org/{org}` on the simulated resource.
 pub(super) fn subscription(id: i64, org: &str, validated: bool) -> Subscription {
