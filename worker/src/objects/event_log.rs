@@ -9,7 +9,7 @@
 //! in memory between calls and is rebuilt from the rows after an eviction or any failure here.
 
 mod fan_out;
-mod policy;
+pub mod policy;
 
 use std::cell::RefCell;
 
@@ -28,8 +28,8 @@ use super::directory::IdRequest;
 use super::event_query::{self, QueryRequest};
 use super::{body_json, json_reply, reply, reply_json, sql_error};
 use crate::authz;
+use crate::config;
 use crate::error::Error;
-use crate::{config, http};
 
 /// Store one event (worker → object).
 #[derive(Debug, Serialize, Deserialize)]
@@ -241,7 +241,7 @@ impl EventLog {
             }
             (Method::Put, "/policy") => self.put_policy(req).await,
             (Method::Get, "/policy") => match self.policy()? {
-                Some(doc) => Ok(http::json(200, doc.to_json())?),
+                Some(doc) => reply_json(&doc),
                 None => Err(Error::NotFound),
             },
             (Method::Delete, "/policy") => self.delete_policy(),

@@ -102,12 +102,12 @@ impl Party {
                     vec![body.into()],
                 )
                 .map_err(sql_error)?;
-                Ok(http::empty(if existed { 200 } else { 201 })?)
+                reply_json(&serde_json::json!({"replaced": existed}))
             }
             Method::Delete => {
                 sql.exec("DELETE FROM record WHERE k = 1", None)
                     .map_err(sql_error)?;
-                Ok(http::empty(204)?)
+                reply_json(&serde_json::json!({"deleted": true}))
             }
             _ => Err(Error::NotFound),
         }

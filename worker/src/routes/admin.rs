@@ -2,6 +2,7 @@
 //! the party register. They need a platform access token issued by `platform`.
 
 use events_core::access::{self, PlatformPolicy};
+use events_core::authz::builtin::ResourcePolicy;
 use events_core::authz::builtin::{Party, PartyKey};
 use events_core::exchange::{check_org_code, OrgRegistration};
 use events_core::ApiError;
@@ -12,6 +13,7 @@ use crate::authz::{load_party, party_object_name};
 use crate::config::Config;
 use crate::error::Error;
 use crate::http;
+use crate::objects::event_log::policy::EXISTED_HEADER;
 use crate::routes::exchange::{load_registration, org_number_object, org_object};
 use crate::rpc::{self, EVENT_LOG, PARTY};
 
@@ -39,18 +41,28 @@ pub async fn resource(
                 http::header(&req, "content-type").as_deref(),
             )?;
             let body = http::read_body(&mut req).await?;
-            rpc::call(&stub, Method::Put, "policy", Some(body)).await
+            let doc = ResourcePolicy::parse(&body).map_err(ApiError::bad_request)?;
+            rpc::call(
+                &stub,
+                Method::Put,
+                "policy",
+                Some(doc.to_json().into_bytes()),
+            )
+            .await
         }
         Method::Get => rpc::call(&stub, Method::Get, "policy", None).await,
         Method::Delete => rpc::call(&stub, Method::Delete, "policy", None).await,
         _ => return Err(ApiError::empty(405)),
     };
     match result {
+        Ok(_) if method == Method::Delete => http::empty(204),
         Ok(mut resp) => {
-            let status = resp.status_code();
-            if status == 204 {
-                return http::empty(204);
-            }
+            let replaced = http::header_of(&resp, EXISTED_HEADER).is_none_or(|v| v == "true");
+            let status = if method == Method::Put && !replaced {
+                201
+            } else {
+                200
+            };
             let bytes = rpc::body_bytes(&mut resp)
                 .await
                 .map_err(|e| Error::platform("Could not read a rule document", e))?;

@@ -2,14 +2,17 @@
 //! `EventLog`, read by its own decisions and, through `GET /policy`, by other objects'.
 
 use events_core::authz::builtin::ResourcePolicy;
-use events_core::{urn, ApiError};
+use events_core::urn;
 use serde::Deserialize;
 use worker::{Request, Response};
 
 use super::{corrupt, EventLog};
 use crate::authz::LocalPolicies;
 use crate::error::Error;
-use crate::http;
+use crate::objects::reply_json;
+
+/// The header of a `PUT /policy` answer: whether a document was replaced.
+pub const EXISTED_HEADER: &str = "x-existed";
 
 impl EventLog {
     pub(super) fn policy(&self) -> Result<Option<ResourcePolicy>, Error> {
@@ -45,15 +48,22 @@ impl EventLog {
             .bytes()
             .await
             .map_err(|e| Error::platform("Could not read an internal request", e))?;
-        let doc =
-            ResourcePolicy::parse(&bytes).map_err(|e| Error::from(ApiError::bad_request(e)))?;
+        // The route checked the document (core's parser, a 400 for the client); here it can
+        // only fail if the worker sent something else.
+        let doc = ResourcePolicy::parse(&bytes)
+            .map_err(|e| Error::platform("Malformed internal request", e))?;
         let existed = self.policy()?.is_some();
         self.exec(
             "INSERT INTO policy (k, doc) VALUES (1, ?) ON CONFLICT (k) DO UPDATE SET doc = excluded.doc",
             vec![doc.to_json().into()],
         )?;
         *self.policy.borrow_mut() = Some(Some(doc.clone()));
-        Ok(http::json(if existed { 200 } else { 201 }, doc.to_json())?)
+        // Whether it replaced one is the caller's to turn into a status.
+        let mut resp = reply_json(&doc)?;
+        resp.headers_mut()
+            .set(EXISTED_HEADER, if existed { "true" } else { "false" })
+            .map_err(|e| Error::platform("Could not answer", e))?;
+        Ok(resp)
     }
 
     pub(super) fn delete_policy(&self) -> Result<Response, Error> {
@@ -62,6 +72,6 @@ impl EventLog {
         }
         self.exec("DELETE FROM policy WHERE k = 1", vec![])?;
         *self.policy.borrow_mut() = Some(None);
-        Ok(http::empty(204)?)
+        reply_json(&serde_json::json!({"deleted": true}))
     }
 }
