@@ -158,6 +158,10 @@ pub enum Activity {
     Unauthorized,
     EndpointValidationSuccess,
     EndpointValidationFailed,
+    /// Not Altinn's: delivery paused because the endpoint failed every attempt for too long.
+    EndpointDisabled,
+    /// Not Altinn's: the subscriber resumed delivery.
+    EndpointEnabled,
 }
 
 impl Activity {
@@ -170,6 +174,8 @@ impl Activity {
             Activity::Unauthorized => "Unauthorized",
             Activity::EndpointValidationSuccess => "EndpointValidationSuccess",
             Activity::EndpointValidationFailed => "EndpointValidationFailed",
+            Activity::EndpointDisabled => "EndpointDisabled",
+            Activity::EndpointEnabled => "EndpointEnabled",
         }
     }
 }

@@ -31,9 +31,19 @@ use serde::{Deserialize, Serialize};
 
 use crate::delivery::VALIDATION_EVENT_TYPE;
 use crate::delivery::{is_success, response_activity, Activity, RetrySchedule};
+use crate::signing::Signing;
 use crate::subscription::Subscription;
 use crate::time::UnixTime;
 
+pub use control::{
+    response_prefix, AttemptOutcome, AttemptQuery, AttemptRecord, Attempted, Health,
+    StoredAttemptRow, StoredHealth, DEFAULT_ATTEMPT_PAGE, KEEP_ATTEMPTS, MAX_ATTEMPT_PAGE,
+    RESPONSE_PREFIX_BYTES,
+};
+
+mod control;
+#[cfg(test)]
+mod control_tests;
 #[cfg(test)]
 mod sim;
 #[cfg(test)]
@@ -151,6 +161,22 @@ pub enum Change {
         status: u16,
         at: UnixTime,
     },
+    /// A trace-log row about the subscription itself (disabled, enabled), with why.
+    Note {
+        activity: Activity,
+        detail: String,
+        at: UnixTime,
+    },
+    /// An attempt-log row (the event id is the queue entry's).
+    Attempt(Box<AttemptRecord>),
+    /// Attempt-log rows up to this id may go, except those of messages still pending or dead.
+    PruneAttempts { through: i64 },
+    /// The endpoint's health as it now stands.
+    Health(Health),
+    /// The subscription's signing secrets as they now stand.
+    Signing(Box<Signing>),
+    /// The head (entry `seq`) is due again at `next_at` (delivery resumed).
+    Resumed { seq: Seq, next_at: UnixTime },
 }
 
 /// What the object does for the machine, in order.
@@ -203,6 +229,8 @@ impl EntryState {
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub struct StoredEntry {
     pub seq: i64,
+    /// The position the event first had in the queue (names its `webhook-id`).
+    pub msg: i64,
     pub origin: String,
     pub event_type: String,
     pub state: i64,
@@ -216,6 +244,7 @@ pub struct StoredEntry {
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub struct StoredDeadLetter {
     pub seq: i64,
+    pub msg: i64,
     pub origin: String,
     pub event_type: String,
 }
@@ -236,6 +265,8 @@ impl fmt::Display for RestoreError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Entry {
     seq: Seq,
+    /// The position the event first had (the same after a redelivery).
+    message: i64,
     key: String,
     validation: bool,
     attempts: u32,
@@ -255,8 +286,18 @@ struct Model {
     keys: BTreeMap<String, Seq>,
     /// Done entries by (finished, seq), for forgetting them after [`KEEP_DONE_MS`].
     done: BTreeMap<(UnixTime, Seq), String>,
-    /// (seq, key, is a validation event), in `seq` order.
-    dead_letters: Vec<(Seq, String, bool)>,
+    /// In `seq` order.
+    dead_letters: Vec<DeadEntry>,
+    health: Health,
+    signing: Option<Signing>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct DeadEntry {
+    seq: Seq,
+    message: i64,
+    key: String,
+    validation: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -275,8 +316,11 @@ enum InFlight {
 #[derive(Clone, Debug)]
 pub struct DeliveryQueue {
     schedule: RetrySchedule,
+    /// Disable the subscription after its endpoint failed every attempt this long.
+    disable_after_ms: Option<i64>,
     model: Model,
     next_seq: i64,
+    last_attempt_id: i64,
     run: Option<Run>,
     in_flight: Option<InFlight>,
     /// After a failed validation record: not again before this.
@@ -307,8 +351,12 @@ impl DeliveryQueue {
                 keys: BTreeMap::new(),
                 done: BTreeMap::new(),
                 dead_letters: Vec::new(),
+                health: Health::default(),
+                signing: None,
             },
+            disable_after_ms: None,
             next_seq: 1,
+            last_attempt_id: 0,
             run: None,
             in_flight: None,
             record_after: None,
@@ -356,6 +404,7 @@ impl DeliveryQueue {
             match state {
                 EntryState::Pending => queue.model.pending.push_back(Entry {
                     seq,
+                    message: row.msg,
                     validation,
                     key: row.origin,
                     attempts,
@@ -376,10 +425,12 @@ impl DeliveryQueue {
         for row in dead_letters {
             max_seq = max_seq.max(row.seq);
             let validation = is_validation(&row.origin);
-            queue
-                .model
-                .dead_letters
-                .push((Seq(row.seq), row.origin, validation));
+            queue.model.dead_letters.push(DeadEntry {
+                seq: Seq(row.seq),
+                message: row.msg,
+                key: row.origin,
+                validation,
+            });
         }
         queue.next_seq = max_seq.saturating_add(1);
         Ok(queue)
@@ -407,7 +458,7 @@ impl DeliveryQueue {
 
     /// When the machine next wants [`DeliveryQueue::handle_alarm`] (`None`: nothing to do).
     pub fn poll_timeout(&self) -> Option<UnixTime> {
-        if !self.is_live() {
+        if !self.is_live() || self.model.health.disabled_at.is_some() {
             return None;
         }
         let head = self.model.pending.front()?;
@@ -525,6 +576,7 @@ impl DeliveryQueue {
         self.model.keys.insert(key.clone(), seq);
         self.model.pending.push_back(Entry {
             seq,
+            message: seq.0,
             key: key.clone(),
             validation: is_validation(&key),
             attempts: 0,
@@ -607,16 +659,23 @@ impl DeliveryQueue {
             return Err(Gone);
         }
         let mut redelivered = 0;
-        for (dead, key, validation) in core::mem::take(&mut self.model.dead_letters) {
-            let new_key = format!("{key}#redelivered:{}", now.as_millis());
+        for dead_entry in core::mem::take(&mut self.model.dead_letters) {
+            let new_key = format!("{}#redelivered:{}", dead_entry.key, now.as_millis());
             if self.model.keys.contains_key(&new_key) {
-                self.model.dead_letters.push((dead, key, validation));
+                self.model.dead_letters.push(dead_entry);
                 continue;
             }
+            let DeadEntry {
+                seq: dead,
+                message,
+                validation,
+                ..
+            } = dead_entry;
             let seq = self.take_seq();
             self.model.keys.insert(new_key.clone(), seq);
             self.model.pending.push_back(Entry {
                 seq,
+                message,
                 key: new_key.clone(),
                 validation,
                 attempts: 0,
@@ -657,8 +716,11 @@ impl DeliveryQueue {
         }
     }
 
-    /// How the POST of entry `seq` ended.
-    pub fn handle_outcome(&mut self, now: UnixTime, seq: Seq, outcome: Outcome) {
+    /// How the POST of entry `seq` ended (an [`Outcome`], or an [`Attempted`] with the
+    /// latency and the start of the answer for the attempt log).
+    pub fn handle_outcome(&mut self, now: UnixTime, seq: Seq, attempted: impl Into<Attempted>) {
+        let attempted = attempted.into();
+        let outcome = &attempted.outcome;
         let Some(InFlight::Post {
             seq: sent,
             validation,
@@ -673,7 +735,7 @@ impl DeliveryQueue {
         if !self.is_live() {
             return;
         }
-        if let Outcome::Answered(status) = outcome {
+        if let Outcome::Answered(status) = *outcome {
             let event_type = if validation {
                 VALIDATION_EVENT_TYPE
             } else {
@@ -690,22 +752,27 @@ impl DeliveryQueue {
         let Some(head) = self.model.pending.front_mut().filter(|e| e.seq == seq) else {
             return;
         };
+        let attempts = head.attempts.saturating_add(1);
+        let message = head.message;
         if outcome.success() {
             if head.validation {
                 head.answered = true;
                 self.persist(Change::ValidationAnswered { seq });
             } else {
-                let attempts = head.attempts.saturating_add(1);
                 self.finish(now, attempts);
             }
+            self.note_success(now);
+            self.record_attempt(now, seq, message, attempts, &attempted, None, None);
             return;
         }
-        let attempts = head.attempts.saturating_add(1);
         let (last_status, last_error) = outcome.last();
-        match self.schedule.next_attempt_at(attempts, now) {
+        let next = self.schedule.next_attempt_at(attempts, now);
+        match next {
             Some(next_at) => {
-                head.attempts = attempts;
-                head.next_at = next_at;
+                if let Some(head) = self.model.pending.front_mut() {
+                    head.attempts = attempts;
+                    head.next_at = next_at;
+                }
                 self.persist(Change::Retry {
                     seq,
                     attempts,
@@ -716,9 +783,12 @@ impl DeliveryQueue {
             }
             None => {
                 if let Some(entry) = self.model.pending.pop_front() {
-                    self.model
-                        .dead_letters
-                        .push((entry.seq, entry.key, entry.validation));
+                    self.model.dead_letters.push(DeadEntry {
+                        seq: entry.seq,
+                        message: entry.message,
+                        key: entry.key,
+                        validation: entry.validation,
+                    });
                 }
                 self.persist(Change::DeadLettered {
                     seq,
@@ -729,6 +799,9 @@ impl DeliveryQueue {
                 });
             }
         }
+        let disabled = self.note_failure(now);
+        let next = if disabled.is_some() { None } else { next };
+        self.record_attempt(now, seq, message, attempts, &attempted, next, disabled);
     }
 
     /// Whether the validation of entry `seq` was recorded (the event log and the directory

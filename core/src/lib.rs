@@ -28,6 +28,7 @@ pub mod publish;
 pub mod push_filter;
 pub mod query;
 pub mod sansio;
+pub mod signing;
 pub mod subscription;
 pub mod time;
 pub mod token;

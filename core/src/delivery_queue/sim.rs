@@ -30,6 +30,7 @@ use crate::subscription::Subscription;
 
 #[derive(Clone, Debug)]
 struct Row {
+    msg: i64,
     origin: String,
     event: QueuedEvent,
     state: EntryState,
@@ -46,6 +47,10 @@ pub(super) struct Store {
     queue: BTreeMap<Seq, Row>,
     dead_letters: BTreeMap<Seq, Row>,
     pub(super) trace: Vec<(Seq, Activity, u16)>,
+    pub(super) notes: Vec<Activity>,
+    pub(super) attempts: BTreeMap<i64, AttemptRecord>,
+    health: Health,
+    signing: Option<crate::signing::Signing>,
     pub(super) alarm: Option<UnixTime>,
 }
 
@@ -78,7 +83,7 @@ impl Store {
                 key,
                 event,
                 at,
-            } => self.insert(seq, key, event, at)?,
+            } => self.insert(seq, seq.0, key, event, at)?,
             Change::Retry {
                 seq,
                 attempts,
@@ -116,7 +121,7 @@ impl Store {
                     .dead_letters
                     .remove(&dead)
                     .ok_or_else(|| format!("no dead letter {dead:?}"))?;
-                self.insert(seq, key, letter.event, at)?;
+                self.insert(seq, letter.msg, key, letter.event, at)?;
             }
             Change::DroppedPending => self.queue.retain(|_, r| r.state != EntryState::Pending),
             Change::Pruned { before } => self.queue.retain(|_, r| {
@@ -132,6 +137,29 @@ impl Store {
                     self.trace.push((seq, activity, status));
                 }
             }
+            Change::Note { activity, .. } => self.notes.push(activity),
+            Change::Attempt(record) => {
+                if !self.queue.contains_key(&record.seq) {
+                    return Err(format!("attempt of unknown entry {:?}", record.seq));
+                }
+                if self.attempts.insert(record.id, *record).is_some() {
+                    return Err("attempt id given out twice".to_string());
+                }
+            }
+            Change::PruneAttempts { through } => {
+                let live: BTreeSet<i64> = self
+                    .queue
+                    .values()
+                    .filter(|r| r.state == EntryState::Pending)
+                    .chain(self.dead_letters.values())
+                    .map(|r| r.msg)
+                    .collect();
+                self.attempts
+                    .retain(|id, a| *id > through || live.contains(&a.message));
+            }
+            Change::Health(health) => self.health = health,
+            Change::Signing(signing) => self.signing = Some(*signing),
+            Change::Resumed { seq, next_at } => row(&mut self.queue, seq)?.next_at = next_at,
         }
         Ok(())
     }
@@ -139,6 +167,7 @@ impl Store {
     fn insert(
         &mut self,
         seq: Seq,
+        msg: i64,
         key: String,
         event: QueuedEvent,
         at: UnixTime,
@@ -150,6 +179,7 @@ impl Store {
         self.queue.insert(
             seq,
             Row {
+                msg,
                 origin: key,
                 event,
                 state: EntryState::Pending,
@@ -169,6 +199,7 @@ impl Store {
             .iter()
             .map(|(seq, r)| StoredEntry {
                 seq: seq.0,
+                msg: r.msg,
                 origin: r.origin.clone(),
                 event_type: r.event.event_type.clone(),
                 state: r.state.code(),
@@ -183,11 +214,16 @@ impl Store {
             .iter()
             .map(|(seq, r)| StoredDeadLetter {
                 seq: seq.0,
+                msg: r.msg,
                 origin: r.origin.clone(),
                 event_type: r.event.event_type.clone(),
             })
             .collect();
-        DeliveryQueue::restore(schedule.clone(), self.meta.clone(), entries, dead)
+        let last_attempt = self.attempts.keys().next_back().copied().unwrap_or(0);
+        Ok(
+            DeliveryQueue::restore(schedule.clone(), self.meta.clone(), entries, dead)?
+                .with_stored(self.health, self.signing.clone(), last_attempt),
+        )
     }
 }
 
@@ -409,7 +445,22 @@ impl World {
                     return fail(format!("retry of {seq:?} scheduled before its delay"));
                 }
             }
-            Change::Subscription { .. } | Change::Pruned { .. } | Change::Trace { .. } => {}
+            Change::Attempt(record) => {
+                if record.attempt == 0 || record.attempt > max {
+                    return fail(format!(
+                        "attempt {} of {:?} logged",
+                        record.attempt, record.seq
+                    ));
+                }
+            }
+            Change::Subscription { .. }
+            | Change::Pruned { .. }
+            | Change::Trace { .. }
+            | Change::Note { .. }
+            | Change::PruneAttempts { .. }
+            | Change::Health(_)
+            | Change::Signing(_)
+            | Change::Resumed { .. } => {}
         }
         Ok(())
     }
@@ -427,7 +478,13 @@ impl World {
             ));
         }
         let pending: BTreeSet<Seq> = self.queue.model.pending.iter().map(|e| e.seq).collect();
-        let dead: BTreeSet<Seq> = self.queue.model.dead_letters.iter().map(|d| d.0).collect();
+        let dead: BTreeSet<Seq> = self
+            .queue
+            .model
+            .dead_letters
+            .iter()
+            .map(|d| d.seq)
+            .collect();
         for (seq, t) in &self.tracks {
             let in_pending = pending.contains(seq);
             let in_dead = dead.contains(seq);
