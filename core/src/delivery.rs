@@ -103,6 +103,23 @@ impl fmt::Display for RetryScheduleError {
     }
 }
 
+/// Svix's five days: how long an endpoint may fail every attempt before its subscription is
+/// disabled, when `DISABLE_AFTER_HOURS` is not set.
+pub const DEFAULT_DISABLE_AFTER_HOURS: u32 = 120;
+
+/// `DISABLE_AFTER_HOURS`: a decimal number of hours above 0 (at most ten years), as milliseconds.
+pub fn parse_disable_after_hours(value: &str) -> Result<i64, String> {
+    let hours = value
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|h| h.is_finite() && *h > 0.0 && *h <= 87_600.0)
+        .ok_or_else(|| {
+            format!("'{value}' is not a number of hours above 0 (such as 120 or 0.002)")
+        })?;
+    Ok((hours * 3_600_000.0) as i64)
+}
+
 /// How a webhook response is judged: any 2xx is success.
 pub fn is_success(status: u16) -> bool {
     (200..=299).contains(&status)
@@ -212,6 +229,16 @@ mod tests {
 
     fn at(ms: i64) -> Option<UnixTime> {
         Some(UnixTime::from_millis(ms))
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn disable_after_hours() {
+        assert_eq!(parse_disable_after_hours("120"), Ok(432_000_000));
+        assert_eq!(parse_disable_after_hours("0.001"), Ok(3_600));
+        assert_eq!(parse_disable_after_hours(" 1.5 "), Ok(5_400_000));
+        for bad in ["0", "-1", "x", "", "NaN", "inf", "100000"] {
+            assert!(parse_disable_after_hours(bad).is_err(), "{bad}");
+        }
     }
 
     #[wasm_bindgen_test(unsupported = test)]

@@ -27,6 +27,7 @@ pub mod outbox;
 pub mod publish;
 pub mod push_filter;
 pub mod query;
+pub mod replay;
 pub mod sansio;
 pub mod signing;
 pub mod subscription;

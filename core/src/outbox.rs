@@ -530,7 +530,32 @@ impl Outbox {
         party
     }
 
+    /// `POST /subscriptions/{id}/replay`: a stored event goes to subscription `only` again (a
+    /// new outbox entry, so authorization is checked again and the hand-off is fresh) if it
+    /// matches the subscription now. Whether it was queued.
+    pub fn handle_replay(
+        &mut self,
+        now: UnixTime,
+        only: SubscriptionId,
+        event: &EventRecord,
+        main_unit: Option<&str>,
+    ) -> bool {
+        let queued = self.fan_out_to(now, event, main_unit, Some(only));
+        self.sync_alarm();
+        queued
+    }
+
     fn fan_out(&mut self, now: UnixTime, event: &EventRecord, main_unit: Option<&str>) {
+        self.fan_out_to(now, event, main_unit, None);
+    }
+
+    fn fan_out_to(
+        &mut self,
+        now: UnixTime,
+        event: &EventRecord,
+        main_unit: Option<&str>,
+        only: Option<SubscriptionId>,
+    ) -> bool {
         let meta = &event.meta;
         let mut targets = Vec::new();
         self.index.matches(
@@ -543,8 +568,11 @@ impl Outbox {
             },
             &mut targets,
         );
+        if let Some(only) = only {
+            targets.retain(|t| *t == only);
+        }
         if targets.is_empty() {
-            return;
+            return false;
         }
         self.last_oid += 1;
         let oid = OutboxId(self.last_oid);
@@ -566,6 +594,7 @@ impl Outbox {
             targets,
             at: now,
         });
+        true
     }
 
     /// The first pending party-index entry of `party` after `after` (a publish sends its

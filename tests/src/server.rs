@@ -40,6 +40,7 @@ pub const SETTINGS: &[&str] = &[
     "MASKINPORTEN_WELLKNOWN",
     "MASKINPORTEN_ISSUER",
     "TOKEN_SIGNING_JWK",
+    "DISABLE_AFTER_HOURS",
 ];
 
 /// Default readiness timeout; the first start includes a release build of the worker.

@@ -7,7 +7,9 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use events_core::delivery::RetrySchedule;
+use events_core::delivery::{
+    parse_disable_after_hours, RetrySchedule, DEFAULT_DISABLE_AFTER_HOURS,
+};
 use events_core::exchange::{ExchangeSettings, SigningKey};
 use events_core::token::{IssuerKeys, Jwks};
 use events_core::ApiError;
@@ -17,7 +19,7 @@ use worker::Env;
 /// setting is given.
 pub const DEV_JWKS: &str = include_str!("../../dev/keys/dev-jwks.json");
 
-pub const SETTINGS: [&str; 14] = [
+pub const SETTINGS: [&str; 15] = [
     "ALTINN_JWKS",
     "ALTINN_OPENID_WELLKNOWN",
     "PLATFORM_ACCESS_JWKS",
@@ -32,6 +34,7 @@ pub const SETTINGS: [&str; 14] = [
     "MASKINPORTEN_WELLKNOWN",
     "MASKINPORTEN_ISSUER",
     "TOKEN_SIGNING_JWK",
+    "DISABLE_AFTER_HOURS",
 ];
 
 /// Where Altinn token signing keys come from.
@@ -64,6 +67,9 @@ pub struct Config {
     /// `DELIVERY_RETRY_DELAYS`: Altinn's outbound schedule (spec §10.5, 12 attempts) when unset.
     pub retry_schedule: RetrySchedule,
     pub webhook_timeout_secs: u32,
+    /// `DISABLE_AFTER_HOURS` as milliseconds: a subscription whose endpoint failed every
+    /// attempt this long is disabled (default 120 hours).
+    pub disable_after_ms: i64,
     pub pdp_url: Option<String>,
     /// True while the dev keys are trusted (`DEV_MODE=true` and no key setting given).
     pub dev_keys: bool,
@@ -224,6 +230,10 @@ pub fn parse(values: &[Option<String>]) -> Result<Config, ApiError> {
             }
         },
     };
+    let disable_after_ms = match get("DISABLE_AFTER_HOURS") {
+        None => i64::from(DEFAULT_DISABLE_AFTER_HOURS) * 3_600_000,
+        Some(v) => parse_disable_after_hours(v).map_err(|e| bad("DISABLE_AFTER_HOURS", e))?,
+    };
     let pdp_url = match get("PDP_URL") {
         None => None,
         Some(u) if u.starts_with("https://") || u.starts_with("http://") => Some(u.to_owned()),
@@ -255,6 +265,7 @@ pub fn parse(values: &[Option<String>]) -> Result<Config, ApiError> {
         allow_private_webhooks,
         retry_schedule,
         webhook_timeout_secs,
+        disable_after_ms,
         pdp_url,
         dev_keys,
         missing,
@@ -344,6 +355,7 @@ mod tests {
             ("DELIVERY_RETRY_DELAYS", "10,x", "The setting DELIVERY_RETRY_DELAYS is invalid: 'x' is not a delay"),
             ("WEBHOOK_TIMEOUT_SECONDS", "0", "The setting WEBHOOK_TIMEOUT_SECONDS is invalid: '0'"),
             ("WEBHOOK_ALLOW_PRIVATE", "yes", "The setting WEBHOOK_ALLOW_PRIVATE is invalid: 'yes' is not true or false"),
+            ("DISABLE_AFTER_HOURS", "0", "The setting DISABLE_AFTER_HOURS is invalid: '0' is not a number of hours"),
             ("DEV_MODE", "1", "The setting DEV_MODE is invalid: '1' is not true or false"),
             ("PDP_URL", "ftp://x", "The setting PDP_URL is invalid: expected an http(s) URL"),
             ("EVENTS_BASE_URL", "localhost", "The setting EVENTS_BASE_URL is invalid: expected an http(s) URL"),

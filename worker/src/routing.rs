@@ -19,6 +19,16 @@ pub enum Route<'a> {
     ValidateSubscription(&'a str),
     DeadLetters(&'a str),
     Redeliver(&'a str),
+    /// `…/subscriptions/{id}/secret`: the signing secret.
+    SubscriptionSecret(&'a str),
+    /// `…/subscriptions/{id}/secret/rotate`.
+    RotateSecret(&'a str),
+    /// `…/subscriptions/{id}/attempts`: the attempt log.
+    Attempts(&'a str),
+    /// `…/subscriptions/{id}/enable`: resume a disabled subscription.
+    Enable(&'a str),
+    /// `…/subscriptions/{id}/replay`: queue stored events again.
+    Replay(&'a str),
     Inbound,
     Outbound,
     StorageEvents,
@@ -111,6 +121,11 @@ impl<'a> Route<'a> {
             ["subscriptions", _] => Route::Subscription(param(1)),
             ["subscriptions", _, "deadletters"] => Route::DeadLetters(param(1)),
             ["subscriptions", _, "deadletters", "redeliver"] => Route::Redeliver(param(1)),
+            ["subscriptions", _, "secret"] => Route::SubscriptionSecret(param(1)),
+            ["subscriptions", _, "secret", "rotate"] => Route::RotateSecret(param(1)),
+            ["subscriptions", _, "attempts"] => Route::Attempts(param(1)),
+            ["subscriptions", _, "enable"] => Route::Enable(param(1)),
+            ["subscriptions", _, "replay"] => Route::Replay(param(1)),
             ["inbound"] => Route::Inbound,
             ["outbound"] => Route::Outbound,
             ["storage", "events"] => Route::StorageEvents,
@@ -138,6 +153,8 @@ impl<'a> Route<'a> {
             Route::ValidateSubscription(_) => &[Put],
             Route::DeadLetters(_) => &[Get],
             Route::Redeliver(_) => &[Post],
+            Route::SubscriptionSecret(_) | Route::Attempts(_) => &[Get],
+            Route::RotateSecret(_) | Route::Enable(_) | Route::Replay(_) => &[Post],
             Route::Inbound | Route::Outbound | Route::StorageEvents => &[Post],
             Route::StorageLogs => &[Get, Post],
             Route::WebhookReceiver => &[Post],

@@ -494,3 +494,30 @@ impl Outbox {
         self.entries.front().map_or(0, |e| e.attempts)
     }
 }
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_replay_queues_the_event_for_that_subscription_only_if_it_matches_now() {
+    let mut o = with_subs(&[(3, "a"), (1, "b")]);
+    let e = event("e1", None);
+    assert!(o.handle_replay(T0, sid(3), &e, None));
+    assert_eq!(
+        actions(&mut o),
+        vec![
+            Action::Persist(Change::Queued {
+                oid: oid(1),
+                event: Box::new(e.clone()),
+                targets: sids(&[3]),
+                at: T0,
+            }),
+            Action::SetAlarm(T0),
+        ]
+    );
+    // No trace row and no party-index entry: the event was registered when it was published.
+    // A subscription that is gone (or never matched) gets nothing.
+    o.handle_subscription_deleted(sid(3));
+    actions(&mut o);
+    assert!(!o.handle_replay(T0, sid(3), &e, None));
+    assert!(!o.handle_replay(T0, sid(99), &e, None));
+    assert_eq!(changes(&mut o), vec![]);
+    assert_eq!(o.len(), 1);
+}

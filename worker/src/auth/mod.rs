@@ -2,7 +2,7 @@
 //! platform access tokens (`PlatformAccessToken` header), verified with WebCrypto.
 
 mod openid;
-mod webcrypto;
+pub(crate) mod webcrypto;
 
 use std::cell::RefCell;
 use std::collections::HashMap;

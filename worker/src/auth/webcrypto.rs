@@ -122,3 +122,18 @@ pub async fn sign(alg: Alg, private_jwk: &str, data: &[u8]) -> Result<Vec<u8>, S
         .await
         .map_err(|e| format!("{e:?}"))
 }
+
+/// HMAC-SHA256 of `data` under a raw key (webhook signatures).
+pub async fn hmac_sha256(key: &[u8], data: &[u8]) -> Result<Vec<u8>, String> {
+    async fn run(key: &[u8], data: &[u8]) -> Result<Vec<u8>, JsValue> {
+        let algorithm = object(&[("name", "HMAC"), ("hash", "SHA-256")])?;
+        let usages = Array::of1(&JsValue::from_str("sign"));
+        let raw = js_sys::Uint8Array::from(key);
+        let promise = subtle()?.import_key_with_object("raw", &raw, &algorithm, false, &usages)?;
+        let key: CryptoKey = JsFuture::from(promise).await?.unchecked_into();
+        let promise = subtle()?.sign_with_object_and_u8_array(&algorithm, &key, data)?;
+        let buffer = JsFuture::from(promise).await?;
+        Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+    }
+    run(key, data).await.map_err(|e| format!("{e:?}"))
+}

@@ -9,24 +9,36 @@
 use std::cell::RefCell;
 
 use events_core::delivery::webhook_body;
+use events_core::delivery_queue::AttemptQuery;
 use events_core::delivery_queue::{
     Action, DeliveryQueue, Gone, QueuedEvent, Transmit, RECOVERY_MS,
 };
+use events_core::signing::Secret;
 use events_core::time::UnixTime;
-use serde::Deserialize;
-use worker::{durable_object, Env, Method, Request, Response, ScheduledTime, State};
+use serde::{Deserialize, Serialize};
+use worker::{durable_object, Env, Headers, Method, Request, Response, ScheduledTime, State};
+
+/// Which page of the attempt log (route → object).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AttemptQueryBody {
+    pub after: i64,
+    pub size: u32,
+}
 
 use super::directory::{self, IdRequest};
 use super::{body_json, call_json, now_ms, reply, reply_json, stub, DIRECTORY, EVENT_LOG};
 use crate::config;
 use crate::error::Error;
 
+mod control;
 mod store;
 mod wire;
 
+use control::signature_headers;
+pub use control::{AttemptPage, AttemptView, HealthView};
 use store::SCHEMA;
 use wire::post_webhook;
-pub use wire::{DeadLetter, EnqueueReply, EnqueueRequest, InitRequest, TraceRow};
+pub use wire::{DeadLetter, EnqueueReply, EnqueueRequest, InitRequest, SecretReply, TraceRow};
 
 #[durable_object]
 pub struct Delivery {
@@ -140,7 +152,18 @@ impl Delivery {
                         return Err(corrupt(format!("queue entry {} is not stored", seq.0)));
                     };
                     let body = webhook_body(&endpoint, &body.event_json);
-                    let outcome = post_webhook(&endpoint, body, cfg.webhook_timeout_secs).await;
+                    let sent_at = now();
+                    let (id, secrets) = self.with_queue(|q| {
+                        let secrets: Vec<Secret> =
+                            q.signing_secrets(sent_at).into_iter().cloned().collect();
+                        (q.webhook_id(seq), secrets)
+                    })?;
+                    let id =
+                        id.ok_or_else(|| corrupt(format!("queue entry {} has no id", seq.0)))?;
+                    let headers = Headers::new();
+                    signature_headers(&headers, &id, sent_at, &body, &secrets).await?;
+                    let outcome =
+                        post_webhook(&endpoint, headers, body, cfg.webhook_timeout_secs).await;
                     self.drive(|q| q.handle_outcome(now(), seq, outcome))
                         .await?;
                 }
@@ -165,9 +188,50 @@ impl Delivery {
         match (req.method(), req.path().as_str()) {
             (Method::Post, "/init") => {
                 let r: InitRequest = body_json(req).await?;
-                self.drive(|q| q.handle_subscribed(at, r.subscription, r.validation))
-                    .await?;
-                reply_json(&EnqueueReply { queued: true })
+                let secret = self
+                    .drive(|q| {
+                        q.handle_subscribed(at, r.subscription, r.validation);
+                        q.handle_secret_offered(r.secret)
+                    })
+                    .await?
+                    .map_err(gone)?;
+                reply_json(&SecretReply { secret })
+            }
+            (Method::Get, "/secret") => {
+                let secret = self.with_queue(|q| q.is_live().then(|| q.secret().cloned()))?;
+                match secret {
+                    None => Err(Error::Gone),
+                    Some(Some(secret)) => reply_json(&SecretReply { secret }),
+                    Some(None) => Err(Error::NotFound),
+                }
+            }
+            (Method::Post, "/rotate") => {
+                let r: SecretReply = body_json(req).await?;
+                let secret = self
+                    .drive(|q| q.handle_rotate(at, r.secret))
+                    .await?
+                    .map_err(gone)?;
+                reply_json(&SecretReply { secret })
+            }
+            (Method::Post, "/attempts") => {
+                let q: AttemptQueryBody = body_json(req).await?;
+                let query = AttemptQuery {
+                    after: q.after,
+                    size: q.size,
+                };
+                reply_json(&self.attempt_page(query)?)
+            }
+            (Method::Get, "/health") => {
+                let view = self.with_queue(|q| {
+                    q.is_live().then(|| {
+                        HealthView::new(q.health(), q.pending_len(), q.dead_letter_count())
+                    })
+                })?;
+                reply_json(&view.ok_or(Error::Gone)?)
+            }
+            (Method::Post, "/enable") => {
+                let resumed = self.drive(|q| q.handle_enable(at)).await?.map_err(gone)?;
+                reply_json(&serde_json::json!({"enabled": true, "resumed": resumed}))
             }
             (Method::Post, "/enqueue") => {
                 let r: EnqueueRequest = body_json(req).await?;

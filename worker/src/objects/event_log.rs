@@ -10,6 +10,9 @@
 
 mod fan_out;
 pub mod policy;
+mod replay;
+
+pub use replay::{ReplayCall, ReplayReply};
 
 use std::cell::RefCell;
 
@@ -88,6 +91,7 @@ pub struct PublishReply {
 
 const SCHEMA: &str = "
 CREATE INDEX IF NOT EXISTS events_by_subject ON events (subject, seq);
+CREATE INDEX IF NOT EXISTS events_by_registered ON events (registered);
 CREATE TABLE IF NOT EXISTS policy (k INTEGER PRIMARY KEY CHECK (k = 1), doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS subs (
   id INTEGER PRIMARY KEY, subscription TEXT NOT NULL, validated INTEGER NOT NULL,
@@ -234,6 +238,10 @@ impl EventLog {
     async fn handle(&self, req: &mut Request) -> Result<Response, Error> {
         match (req.method(), req.path().as_str()) {
             (Method::Post, "/publish") => self.publish(req).await,
+            (Method::Post, "/replay") => {
+                let call: ReplayCall = body_json(req).await?;
+                reply_json(&self.replay(call).await?)
+            }
             (Method::Post, "/query") => {
                 let q: QueryRequest = body_json(req).await?;
                 let local = self.local_policies(&q.resource)?;

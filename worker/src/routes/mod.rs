@@ -4,6 +4,7 @@
 
 mod admin;
 mod app;
+mod controls;
 mod events;
 mod exchange;
 mod pages;
@@ -54,6 +55,11 @@ async fn route(req: Request, env: &Env) -> Result<Response, ApiError> {
         (Route::Subscription(id), _) => subscriptions::get(req, env, &cfg, id).await,
         (Route::DeadLetters(id), _) => subscriptions::dead_letters(req, env, &cfg, id).await,
         (Route::Redeliver(id), _) => subscriptions::redeliver(req, env, &cfg, id).await,
+        (Route::SubscriptionSecret(id), _) => controls::secret(req, env, &cfg, id).await,
+        (Route::RotateSecret(id), _) => controls::rotate(req, env, &cfg, id).await,
+        (Route::Attempts(id), _) => controls::attempts(req, env, &cfg, id).await,
+        (Route::Enable(id), _) => controls::enable(req, env, &cfg, id).await,
+        (Route::Replay(id), _) => controls::replay(req, env, &cfg, id).await,
         (Route::Inbound | Route::Outbound, _) => private::fan_out(req, env, &cfg).await,
         (Route::StorageEvents, _) => private::store(req, env, &cfg).await,
         (Route::StorageLogs, Verb::Post) => private::write_log(req, env, &cfg).await,

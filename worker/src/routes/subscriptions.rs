@@ -14,12 +14,13 @@ use events_core::time::Timestamp;
 use events_core::ApiError;
 use worker::{Env, Method, Request, Response};
 
+use super::controls;
 use crate::auth::{self, Caller};
 use crate::authz::{self, LocalPolicies};
 use crate::config::Config;
 use crate::error::Error;
 use crate::http;
-use crate::objects::delivery::{DeadLetter, InitRequest};
+use crate::objects::delivery::{DeadLetter, InitRequest, SecretReply};
 use crate::objects::directory::{self, CreateReply, CreateRequest, IdRequest, ListRequest};
 use crate::objects::event_log::SubscriptionUpsert;
 use crate::rpc::{self, DELIVERY, DIRECTORY, EVENT_LOG};
@@ -93,6 +94,7 @@ pub async fn create(mut req: Request, env: &Env, cfg: &Config) -> Result<Respons
     // The validation event's id is drawn before anything is stored, so a failing random
     // source stores nothing.
     let event_id = http::new_guid()?;
+    let secret = controls::new_secret()?;
     let dir = rpc::stub(env, DIRECTORY, directory::NAME)?;
     let created: CreateReply = rpc::call_json(
         &dir,
@@ -120,11 +122,12 @@ pub async fn create(mut req: Request, env: &Env, cfg: &Config) -> Result<Respons
     // Every successful POST (new or duplicate) sends a validation event (spec §8.5 step 4).
     let event = validation_event(&event_id, &cfg.base_url, sub.id);
     let delivery = rpc::stub(env, DELIVERY, &sub.id.to_string())?;
-    let _: serde_json::Value = rpc::call_json(
+    let signing: SecretReply = rpc::call_json(
         &delivery,
         Method::Post,
         "init",
         &InitRequest {
+            secret,
             subscription: sub.clone(),
             validation: QueuedEvent {
                 event_json: event.to_json(),
@@ -135,7 +138,9 @@ pub async fn create(mut req: Request, env: &Env, cfg: &Config) -> Result<Respons
         },
     )
     .await?;
-    let mut resp = http::json(201, sub.to_json())?;
+    // The secret is shown here and by `GET …/secret`, never in a subscription's GET or list.
+    let body = controls::with_fields(&sub.to_json(), &signing)?;
+    let mut resp = http::json(201, body.to_string())?;
     http::set_header(&mut resp, "location", &format!("{PATH}/{}", sub.id))?;
     Ok(resp)
 }
@@ -156,7 +161,22 @@ pub async fn list(req: Request, env: &Env, cfg: &Config) -> Result<Response, Api
         },
     )
     .await?;
-    http::json(200, list_json(&subs))
+    let healths =
+        futures_util::future::join_all(subs.iter().map(|s| controls::health(env, s.id))).await;
+    let mut list: serde_json::Value =
+        serde_json::from_str(&list_json(&subs)).map_err(Error::from)?;
+    if let Some(items) = list.get_mut("subscriptions").and_then(|v| v.as_array_mut()) {
+        for (item, health) in items.iter_mut().zip(healths) {
+            if let (Some(object), Some(health)) = (item.as_object_mut(), health?) {
+                if let serde_json::Value::Object(fields) =
+                    serde_json::to_value(health).map_err(Error::from)?
+                {
+                    object.extend(fields);
+                }
+            }
+        }
+    }
+    http::json(200, list.to_string())
 }
 
 /// The subscription `id` if the caller created it: 404 if it does not exist, 403 if it is
@@ -170,7 +190,7 @@ async fn owned(env: &Env, caller: &Caller, id: SubscriptionId) -> Result<Subscri
 
 /// The subscription `raw_id` of the request's caller: 401 without a token, 400 for an id that
 /// is not an int32, 404 if it does not exist, 403 if it is someone else's.
-async fn owned_by_caller(
+pub(super) async fn owned_by_caller(
     req: &Request,
     env: &Env,
     cfg: &Config,
@@ -189,7 +209,11 @@ pub async fn get(
     raw_id: &str,
 ) -> Result<Response, ApiError> {
     let sub = owned_by_caller(&req, env, cfg, raw_id).await?;
-    http::json(200, sub.to_json())
+    let body = match controls::health(env, sub.id).await? {
+        Some(health) => controls::with_fields(&sub.to_json(), &health)?,
+        None => serde_json::from_str(&sub.to_json()).map_err(Error::from)?,
+    };
+    http::json(200, body.to_string())
 }
 
 /// Stop delivery, remove the subscription from matching, then from the directory; each step
@@ -225,7 +249,7 @@ pub async fn delete(
 
 /// The delivery object of subscription `raw_id` if the caller created it (401/400/404/403
 /// otherwise).
-async fn owned_delivery(
+pub(super) async fn owned_delivery(
     req: &Request,
     env: &Env,
     cfg: &Config,

@@ -20,7 +20,7 @@ use crate::error::Error;
 pub(super) const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (k INTEGER PRIMARY KEY CHECK (k = 1), subscription TEXT NOT NULL, deleted INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS queue (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT, origin TEXT NOT NULL UNIQUE,
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, msg INTEGER NOT NULL, origin TEXT NOT NULL UNIQUE,
   event_json TEXT NOT NULL, event_id TEXT NOT NULL, event_type TEXT NOT NULL, resource TEXT,
   enqueued INTEGER NOT NULL, state INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0,
   next_at INTEGER NOT NULL, delivered INTEGER NOT NULL DEFAULT 0,
@@ -28,7 +28,7 @@ CREATE TABLE IF NOT EXISTS queue (
 );
 CREATE INDEX IF NOT EXISTS queue_pending ON queue (state, seq);
 CREATE TABLE IF NOT EXISTS dead_letters (
-  seq INTEGER PRIMARY KEY, origin TEXT NOT NULL,
+  seq INTEGER PRIMARY KEY, msg INTEGER NOT NULL, origin TEXT NOT NULL,
   event_json TEXT NOT NULL, event_id TEXT NOT NULL, event_type TEXT NOT NULL, resource TEXT,
   enqueued INTEGER NOT NULL, attempts INTEGER NOT NULL, failed INTEGER NOT NULL,
   last_status INTEGER, last_error TEXT
@@ -36,6 +36,18 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 CREATE TABLE IF NOT EXISTS trace (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL, activity TEXT NOT NULL,
   event_id TEXT, resource TEXT, event_type TEXT, consumer TEXT, endpoint TEXT, status INTEGER
+);
+CREATE TABLE IF NOT EXISTS attempts (
+  id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, msg INTEGER NOT NULL, event_id TEXT NOT NULL,
+  attempt INTEGER NOT NULL, time INTEGER NOT NULL, outcome TEXT NOT NULL, status INTEGER,
+  latency_ms INTEGER NOT NULL, response TEXT, next_at INTEGER, note TEXT
+);
+CREATE TABLE IF NOT EXISTS health (
+  k INTEGER PRIMARY KEY CHECK (k = 1), last_success INTEGER, last_failure INTEGER,
+  failing_since INTEGER, disabled_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS signing (
+  k INTEGER PRIMARY KEY CHECK (k = 1), secret TEXT NOT NULL, previous TEXT, previous_until INTEGER
 );
 ";
 
@@ -76,13 +88,20 @@ impl Delivery {
             )),
         };
         let entries: Vec<StoredEntry> = self.rows(
-            "SELECT seq, origin, event_type, state, attempts, next_at, delivered, finished FROM queue",
+            "SELECT seq, msg, origin, event_type, state, attempts, next_at, delivered, finished FROM queue",
             vec![],
         )?;
-        let dead: Vec<StoredDeadLetter> =
-            self.rows("SELECT seq, origin, event_type FROM dead_letters", vec![])?;
-        DeliveryQueue::restore(cfg.retry_schedule.clone(), subscription, entries, dead)
-            .map_err(corrupt)
+        let dead: Vec<StoredDeadLetter> = self.rows(
+            "SELECT seq, msg, origin, event_type FROM dead_letters",
+            vec![],
+        )?;
+        let (health, signing, last_attempt) = self.load_control()?;
+        Ok(
+            DeliveryQueue::restore(cfg.retry_schedule.clone(), subscription, entries, dead)
+                .map_err(corrupt)?
+                .with_disable_after(Some(cfg.disable_after_ms))
+                .with_stored(health, signing, last_attempt),
+        )
     }
 
     /// One storage change, as SQL.
@@ -100,8 +119,8 @@ impl Delivery {
                 )
             }
             Change::Enqueued { seq, key, event, at } => self.exec(
-                "INSERT INTO queue (seq, origin, event_json, event_id, event_type, resource, enqueued, next_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                vec![seq.0.into(), key.into(), event.event_json.into(), event.event_id.into(), event.event_type.into(), event.resource.into(), ms(at), ms(at)],
+                "INSERT INTO queue (seq, msg, origin, event_json, event_id, event_type, resource, enqueued, next_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                vec![seq.0.into(), seq.0.into(), key.into(), event.event_json.into(), event.event_id.into(), event.event_type.into(), event.resource.into(), ms(at), ms(at)],
             ),
             Change::Retry { seq, attempts, next_at, last_status, last_error } => self.exec(
                 "UPDATE queue SET attempts = ?, next_at = ?, last_status = ?, last_error = ? WHERE seq = ?",
@@ -120,8 +139,8 @@ impl Delivery {
             ),
             Change::DeadLettered { seq, attempts, at, last_status, last_error } => {
                 self.exec(
-                    "INSERT INTO dead_letters (seq, origin, event_json, event_id, event_type, resource, enqueued, attempts, failed, last_status, last_error)
-                     SELECT seq, origin, event_json, event_id, event_type, resource, enqueued, ?, ?, ?, ? FROM queue WHERE seq = ?",
+                    "INSERT INTO dead_letters (seq, msg, origin, event_json, event_id, event_type, resource, enqueued, attempts, failed, last_status, last_error)
+                     SELECT seq, msg, origin, event_json, event_id, event_type, resource, enqueued, ?, ?, ?, ? FROM queue WHERE seq = ?",
                     vec![i64::from(attempts).into(), ms(at), status(last_status), last_error.into(), seq.0.into()],
                 )?;
                 self.exec(
@@ -131,8 +150,8 @@ impl Delivery {
             }
             Change::Redelivered { dead, seq, key, at } => {
                 self.exec(
-                    "INSERT INTO queue (seq, origin, event_json, event_id, event_type, resource, enqueued, next_at)
-                     SELECT ?, ?, event_json, event_id, event_type, resource, ?, ? FROM dead_letters WHERE seq = ?",
+                    "INSERT INTO queue (seq, msg, origin, event_json, event_id, event_type, resource, enqueued, next_at)
+                     SELECT ?, msg, ?, event_json, event_id, event_type, resource, ?, ? FROM dead_letters WHERE seq = ?",
                     vec![seq.0.into(), key.into(), ms(at), ms(at), dead.0.into()],
                 )?;
                 self.exec("DELETE FROM dead_letters WHERE seq = ?", vec![dead.0.into()])
@@ -155,6 +174,23 @@ impl Delivery {
                     i64::from(status).into(),
                     seq.0.into(),
                 ],
+            ),
+            Change::Note { activity, at, .. } => self.exec(
+                "INSERT INTO trace (time, activity, consumer, endpoint) VALUES (?, ?, ?, ?)",
+                vec![
+                    ms(at),
+                    activity.as_str().into(),
+                    sub.map(|s| s.consumer.clone()).into(),
+                    sub.map(|s| s.end_point.clone()).into(),
+                ],
+            ),
+            Change::Attempt(record) => self.save_attempt(&record),
+            Change::PruneAttempts { through } => self.prune_attempts(through),
+            Change::Health(health) => self.save_health(health),
+            Change::Signing(signing) => self.save_signing(&signing),
+            Change::Resumed { seq, next_at } => self.exec(
+                "UPDATE queue SET next_at = ? WHERE seq = ?",
+                vec![ms(next_at), seq.0.into()],
             ),
         }
     }

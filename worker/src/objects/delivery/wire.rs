@@ -2,7 +2,8 @@
 //! sends it, the rows the API shows, and the webhook POST itself.
 
 use events_core::delivery::WEBHOOK_CONTENT_TYPE;
-use events_core::delivery_queue::{Outcome, QueuedEvent};
+use events_core::delivery_queue::{response_prefix, Attempted, Outcome, QueuedEvent};
+use events_core::signing::Secret;
 use events_core::subscription::{Subscription, SubscriptionId};
 use serde::{Deserialize, Serialize};
 use worker::{Fetch, Headers, Method, Request, RequestInit};
@@ -12,6 +13,14 @@ use worker::{Fetch, Headers, Method, Request, RequestInit};
 pub struct InitRequest {
     pub subscription: Subscription,
     pub validation: QueuedEvent,
+    /// The signing secret for a new subscription (one that has a secret keeps it).
+    pub secret: Secret,
+}
+
+/// A subscription's signing secret (object → route).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SecretReply {
+    pub secret: Secret,
 }
 
 /// One event for the queue (event log → object). `origin` makes the enqueue idempotent.
@@ -56,26 +65,52 @@ pub struct DeadLetter {
     pub last_error: Option<String>,
 }
 
-pub(super) async fn post_webhook(endpoint: &str, body: String, timeout_secs: u32) -> Outcome {
-    let headers = Headers::new();
+/// POST `body` with `headers` (the content type is added); how it went, with the latency and
+/// the start of the answer.
+pub(super) async fn post_webhook(
+    endpoint: &str,
+    headers: Headers,
+    body: String,
+    timeout_secs: u32,
+) -> Attempted {
+    let started = js_sys::Date::now();
+    let elapsed = || {
+        let ms = (js_sys::Date::now() - started).max(0.0);
+        if ms > f64::from(u32::MAX) {
+            u32::MAX
+        } else {
+            ms as u32
+        }
+    };
     let _ = headers.set("content-type", WEBHOOK_CONTENT_TYPE);
     let mut init = RequestInit::new();
     init.with_method(Method::Post)
         .with_headers(headers)
         .with_body(Some(body.into()));
+    let failed = |outcome: Outcome, latency_ms: u32| Attempted {
+        outcome,
+        latency_ms,
+        response: None,
+    };
     let req = match Request::new_with_init(endpoint, &init) {
         Ok(r) => r,
-        Err(e) => return Outcome::Failed(format!("invalid request: {e}")),
+        Err(e) => return failed(Outcome::Failed(format!("invalid request: {e}")), 0),
     };
     let signal: worker::AbortSignal =
         web_sys::AbortSignal::timeout_with_u32(timeout_secs.saturating_mul(1000)).into();
     match Fetch::Request(req).send_with_signal(&signal).await {
         Ok(mut resp) => {
-            // Read (and discard) the body so the connection can be reused.
-            let _ = super::super::body_bytes(&mut resp).await;
-            Outcome::Answered(resp.status_code())
+            // Reading the body also lets the connection be reused.
+            let body = super::super::body_bytes(&mut resp)
+                .await
+                .unwrap_or_default();
+            Attempted {
+                outcome: Outcome::Answered(resp.status_code()),
+                latency_ms: elapsed(),
+                response: Some(response_prefix(&body)).filter(|r| !r.is_empty()),
+            }
         }
-        Err(_) if signal.aborted() => Outcome::TimedOut(timeout_secs),
-        Err(e) => Outcome::Failed(format!("request failed: {e}")),
+        Err(_) if signal.aborted() => failed(Outcome::TimedOut(timeout_secs), elapsed()),
+        Err(e) => failed(Outcome::Failed(format!("request failed: {e}")), elapsed()),
     }
 }

@@ -1,0 +1,148 @@
+//! `POST /subscriptions/{id}/replay`: which stored events a subscriber asks to have sent again.
+//! The window is of storage times (when this service stored the event), inclusive at both
+//! ends, or starts after a named event; one call looks at [`REPLAY_LIMIT`] stored events at
+//! most and answers a cursor to go on from.
+
+use alloc::format;
+use alloc::string::String;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ApiError;
+use crate::time::Timestamp;
+
+/// Stored events one replay call looks at, at most.
+pub const REPLAY_LIMIT: u32 = 500;
+
+/// Where the window starts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ReplayStart {
+    /// Events stored at or after this instant (unix milliseconds).
+    From(i64),
+    /// Events stored after the (first) stored event with this id.
+    AfterEvent(String),
+}
+
+/// A checked replay request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplayRequest {
+    pub start: ReplayStart,
+    /// Events stored at or before this instant (unix milliseconds); `None`: up to now.
+    pub to: Option<i64>,
+    /// Go on after this position (the `cursor` of the previous answer).
+    pub cursor: Option<i64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Body {
+    from: Option<String>,
+    to: Option<String>,
+    after: Option<String>,
+    cursor: Option<String>,
+}
+
+fn bad(detail: impl Into<String>) -> ApiError {
+    ApiError::bad_request(detail)
+}
+
+fn instant(field: &str, value: &str) -> Result<i64, ApiError> {
+    Timestamp::parse_rfc3339(value)
+        .map(|t| t.unix_millis())
+        .map_err(|_| bad(format!("'{field}' must be a date and time with an offset (RFC 3339), such as 2026-11-30T12:00:00Z.")))
+}
+
+impl ReplayRequest {
+    /// The request body: `{"from": time, "to": time}` or `{"after": event id}` (with an
+    /// optional `to`), and the `cursor` of a previous answer to go on.
+    pub fn parse(body: &[u8]) -> Result<ReplayRequest, ApiError> {
+        let body: Body = serde_json::from_slice(body).map_err(|e| {
+            bad(format!(
+                "The body must be a JSON object with 'from' and 'to' (or 'after', and optionally 'cursor'): {e}"
+            ))
+        })?;
+        let start =
+            match (body.from, body.after) {
+                (Some(_), Some(_)) => return Err(bad("Give either 'from' or 'after', not both.")),
+                (None, None) => return Err(bad(
+                    "Give 'from' (a time) or 'after' (an event id) to say where the replay starts.",
+                )),
+                (Some(from), None) => ReplayStart::From(instant("from", &from)?),
+                (None, Some(after)) if after.is_empty() => {
+                    return Err(bad("'after' must be an event id."))
+                }
+                (None, Some(after)) => ReplayStart::AfterEvent(after),
+            };
+        let to = body.to.map(|to| instant("to", &to)).transpose()?;
+        if let (ReplayStart::From(from), Some(to)) = (&start, to) {
+            if *from > to {
+                return Err(bad("'from' is after 'to'."));
+            }
+        }
+        let cursor = body
+            .cursor
+            .map(|c| {
+                c.parse::<i64>()
+                    .ok()
+                    .filter(|c| *c >= 0)
+                    .ok_or_else(|| bad(format!("'{c}' is not a replay cursor.")))
+            })
+            .transpose()?;
+        Ok(ReplayRequest { start, to, cursor })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn windows() {
+        let r = ReplayRequest::parse(
+            br#"{"from": "2026-11-30T12:00:00Z", "to": "2026-11-30T13:00:00+01:00"}"#,
+        )
+        .unwrap();
+        assert_eq!(r.start, ReplayStart::From(1_796_040_000_000));
+        assert_eq!(r.to, Some(1_796_040_000_000), "the same instant: inclusive");
+        assert_eq!(r.cursor, None);
+        let r = ReplayRequest::parse(br#"{"after": "e1", "cursor": "42"}"#).unwrap();
+        assert_eq!(r.start, ReplayStart::AfterEvent("e1".into()));
+        assert_eq!((r.to, r.cursor), (None, Some(42)));
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn bad_requests_say_why() {
+        let cases: [(&[u8], &str); 9] = [
+            (b"", "must be a JSON object"),
+            (b"[]", "must be a JSON object"),
+            (br#"{"to": "2026-11-30T12:00:00Z"}"#, "Give 'from'"),
+            (
+                br#"{"from": "2026-11-30T12:00:00Z", "after": "x"}"#,
+                "not both",
+            ),
+            (br#"{"from": "yesterday"}"#, "'from' must be a date"),
+            (
+                br#"{"from": "2026-11-30T12:00:00"}"#,
+                "'from' must be a date",
+            ),
+            (
+                br#"{"from": "2026-11-30T13:00:00Z", "to": "2026-11-30T12:00:00Z"}"#,
+                "after 'to'",
+            ),
+            (br#"{"after": "e", "cursor": "-1"}"#, "not a replay cursor"),
+            (br#"{"after": "e", "limit": 5}"#, "must be a JSON object"),
+        ];
+        for (body, says) in cases {
+            let err = ReplayRequest::parse(body).unwrap_err();
+            assert_eq!(err.status, 400);
+            let text = err.describe();
+            assert!(
+                text.contains(says),
+                "{}: {text}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    }
+}
