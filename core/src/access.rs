@@ -4,12 +4,11 @@
 //! follows) is decided in this module.
 
 use alloc::format;
-use alloc::string::String;
 
 use crate::error::ApiError;
 use crate::identity::{Claims, Consumer, SCOPE_PUBLISH, SCOPE_PUBLISH_ADMIN, SCOPE_SUBSCRIBE};
 use crate::subscription::Subscription;
-use crate::urn;
+use crate::urn::{self, ResourceUrn};
 
 /// What follows a successful publish gate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,9 +83,9 @@ pub fn require_owner(subscription: &Subscription, claims: &Claims) -> Result<(),
 }
 
 /// The resource URN an admin route's `{resourceId}` names (already percent-decoded).
-pub fn admin_resource(id: &str) -> Result<String, ApiError> {
-    let resource = format!("{}{id}", urn::RESOURCE_PREFIX);
-    if urn::is_valid_urn(&resource) {
+pub fn admin_resource(id: &str) -> Result<ResourceUrn, ApiError> {
+    let resource = ResourceUrn::of_id(id);
+    if urn::is_valid_urn(resource.as_str()) {
         Ok(resource)
     } else {
         Err(ApiError::bad_request(format!(
@@ -170,8 +169,8 @@ mod tests {
     #[wasm_bindgen_test(unsupported = test)]
     fn admin_resource_ids_must_make_a_urn() {
         assert_eq!(
-            admin_resource("ttd-demo").as_deref(),
-            Ok("urn:altinn:resource:ttd-demo")
+            admin_resource("ttd-demo"),
+            Ok(ResourceUrn::from("urn:altinn:resource:ttd-demo"))
         );
         let e = admin_resource("").unwrap_err();
         assert_eq!(e.status, 400);

@@ -30,7 +30,7 @@ use serde::Deserialize;
 
 use crate::authz::xacml::DecisionResponse;
 use crate::delivery::Activity;
-use crate::event::{EventMeta, EventRecord, PartyId};
+use crate::event::{EventId, EventMeta, EventRecord, PartyId, ResourceUrn};
 use crate::matching::{EventKey, MatchEntry, SubscriptionId, SubscriptionIndex};
 use crate::push_filter::{MainUnitSearch, Permitted, PushFilter};
 use crate::subscription::Subscription;
@@ -125,7 +125,7 @@ pub enum Change {
     /// A trace-log row (spec §14).
     Trace {
         activity: Activity,
-        event_id: String,
+        event_id: EventId,
         event_type: String,
         /// The subscription and its consumer, for fan-out rows.
         target: Option<(SubscriptionId, String)>,
@@ -172,13 +172,13 @@ pub struct StoredSubscription {
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub struct StoredEntry {
     pub oid: i64,
-    pub id: String,
+    pub id: EventId,
     pub source: String,
     pub subject: Option<String>,
     #[serde(rename = "type")]
     pub type_: String,
     pub resource_instance: Option<String>,
-    pub resource: String,
+    pub resource: ResourceUrn,
     /// Subscription ids, comma separated.
     pub targets: String,
     pub progress: i64,
@@ -535,7 +535,7 @@ impl Outbox {
         let mut targets = Vec::new();
         self.index.matches(
             &EventKey {
-                resource: &meta.resource,
+                resource: meta.resource.as_str(),
                 subject: meta.subject.as_deref(),
                 type_: &meta.type_,
                 source: Some(&meta.source),

@@ -166,7 +166,7 @@ impl EventLog {
         let event = &p.event;
         if let Some(check) = &p.authorize {
             let attrs = EventAttrs {
-                id: &event.meta.id,
+                id: event.meta.id.as_str(),
                 type_: &event.meta.type_,
                 source: &event.meta.source,
                 subject: check.subject.as_deref(),
@@ -174,7 +174,7 @@ impl EventLog {
                 resource_instance: event.meta.resource_instance.as_deref(),
             };
             let request = publish_request(&Claims::new(check.caller.clone()), &attrs, None);
-            let local = self.local_policies(&event.meta.resource)?;
+            let local = self.local_policies(Some(&event.meta.resource))?;
             let cfg = config::load(&self.env)?;
             let decision = authz::decide(&self.env, &cfg, &request, &local, None).await?;
             if !decision.first_is_permit() {
@@ -197,7 +197,7 @@ impl EventLog {
             let written = self.exec(
                 "INSERT INTO events (id, source, subject, alt_subject, type, resource_instance, time_ticks, json, json_utc, registered)
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id, source) DO NOTHING",
-                vec![m.id.clone().into(), m.source.clone().into(), m.subject.clone().into(), m.alternative_subject.clone().into(),
+                vec![m.id.to_string().into(), m.source.clone().into(), m.subject.clone().into(), m.alternative_subject.clone().into(),
                      m.type_.clone().into(), m.resource_instance.clone().into(), super::ticks(m.time_ticks),
                      event.json.clone().into(), event.json_utc.clone().into(), at.as_millis().into()],
             )?;
@@ -236,7 +236,7 @@ impl EventLog {
             (Method::Post, "/publish") => self.publish(req).await,
             (Method::Post, "/query") => {
                 let q: QueryRequest = body_json(req).await?;
-                let local = self.local_policies(&q.resource)?;
+                let local = self.local_policies(q.resource.as_ref())?;
                 event_query::page(&self.state.storage().sql(), &self.env, &q, &local).await
             }
             (Method::Put, "/policy") => self.put_policy(req).await,
@@ -264,7 +264,7 @@ impl EventLog {
             }
             (Method::Post, "/trace") => {
                 let q: QueryRequest = body_json(req).await?;
-                reply_json(&self.trace_rows(&q.resource)?)
+                reply_json(&self.trace_rows(q.resource.as_ref())?)
             }
             _ => Err(Error::NotFound),
         }

@@ -15,7 +15,7 @@ use crate::error::Error;
 use crate::http;
 use crate::objects::event_log::policy::EXISTED_HEADER;
 use crate::routes::exchange::{load_registration, org_number_object, org_object};
-use crate::rpc::{self, EVENT_LOG, PARTY};
+use crate::rpc::{self, PARTY};
 
 /// No or invalid platform token → 401; one from another issuer → 403.
 async fn require_platform(req: &Request, cfg: &Config) -> Result<(), ApiError> {
@@ -34,7 +34,7 @@ pub async fn resource(
     require_platform(&req, cfg).await?;
     let id = events_core::query::form_decode(id);
     let resource = access::admin_resource(&id)?;
-    let stub = rpc::stub(env, EVENT_LOG, &resource)?;
+    let stub = rpc::event_log(env, &resource)?;
     let result = match method {
         Method::Put => {
             events_core::publish::require_json_content_type(

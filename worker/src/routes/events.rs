@@ -14,7 +14,7 @@ use crate::http;
 use crate::objects::event_log::{PublishCheck, PublishReply, PublishRequest};
 use crate::objects::event_query::QueryRequest;
 use crate::routes::pages;
-use crate::rpc::{self, EVENT_LOG};
+use crate::rpc;
 
 /// `POST /events/api/v1/events`: 401 → 403 → 415 → 413 → 400 → PDP 403 → 200.
 pub async fn publish(mut req: Request, env: &Env, cfg: &Config) -> Result<Response, ApiError> {
@@ -58,9 +58,8 @@ pub async fn publish(mut req: Request, env: &Env, cfg: &Config) -> Result<Respon
     }
 
     event.normalise_resource();
-    let resource = event.resource().unwrap_or_default().to_owned();
     let store = PublishRequest::from_event(&event, authorize, true, true);
-    let stub = rpc::stub(env, EVENT_LOG, &resource)?;
+    let stub = rpc::event_log(env, &store.event.meta.resource)?;
     let _: PublishReply = rpc::call_json(&stub, Method::Post, "publish", &store).await?;
     http::empty(200)
 }
@@ -75,9 +74,9 @@ pub async fn read(req: Request, env: &Env, cfg: &Config) -> Result<Response, Api
     let alt_header = http::header(&req, "Altinn-AlternativeSubject");
     let q = GenericEventsQuery::from_request(&qs, alt_header.as_deref())?;
 
-    let stub = rpc::stub(env, EVENT_LOG, &q.resource)?;
+    let stub = rpc::event_log(env, &q.resource)?;
     let request = QueryRequest {
-        resource: q.resource.clone(),
+        resource: Some(q.resource.clone()),
         after: Some(q.after.clone()),
         subject: q.subject.clone(),
         alternative_subject: q.alternative_subject.clone(),

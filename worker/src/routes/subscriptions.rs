@@ -22,7 +22,7 @@ use crate::http;
 use crate::objects::delivery::{DeadLetter, InitRequest};
 use crate::objects::directory::{self, CreateReply, CreateRequest, IdRequest, ListRequest};
 use crate::objects::event_log::SubscriptionUpsert;
-use crate::rpc::{self, DELIVERY, DIRECTORY, EVENT_LOG};
+use crate::rpc::{self, DELIVERY, DIRECTORY};
 
 pub const PATH: &str = "/events/api/v1/subscriptions";
 
@@ -107,7 +107,7 @@ pub async fn create(mut req: Request, env: &Env, cfg: &Config) -> Result<Respons
     let sub = created.subscription;
     // Matching takes effect for the very next event: the resource's log learns of the
     // subscription before the 201 is sent.
-    let log = rpc::stub(env, EVENT_LOG, &sub.resource_filter)?;
+    let log = rpc::event_log(env, &sub.resource_filter.as_str().into())?;
     let _: serde_json::Value = rpc::call_json(
         &log,
         Method::Post,
@@ -198,7 +198,7 @@ pub async fn remove(env: &Env, sub: &Subscription) -> Result<(), ApiError> {
     let delivery = rpc::stub(env, DELIVERY, &sub.id.to_string())?;
     let _: serde_json::Value =
         rpc::call_json(&delivery, Method::Post, "stop", &serde_json::json!({})).await?;
-    let log = rpc::stub(env, EVENT_LOG, &sub.resource_filter)?;
+    let log = rpc::event_log(env, &sub.resource_filter.as_str().into())?;
     let _: serde_json::Value =
         rpc::call_json(&log, Method::Post, "sub_delete", &IdRequest { id: sub.id }).await?;
     let dir = rpc::stub(env, DIRECTORY, directory::NAME)?;

@@ -4,7 +4,7 @@
 
 use events_core::authz::builtin::PartyKey;
 use events_core::authz::xacml::DecisionResponse;
-use events_core::event::{EventMeta, EventRecord, PartyId};
+use events_core::event::{EventMeta, EventRecord, PartyId, ResourceUrn};
 use events_core::matching::SubscriptionId;
 use events_core::outbox::{
     targets_text, Action, Change, HandOff, Outbox, OutboxId, StoredEntry, StoredPartyEntry,
@@ -106,8 +106,8 @@ impl EventLog {
                 self.exec(
                     "INSERT INTO outbox (oid, event_json, id, source, subject, type, resource_instance, resource, targets, next_at)
                      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    vec![id(oid), json.into(), e.id.into(), e.source.into(), e.subject.into(), e.type_.into(),
-                         e.resource_instance.into(), e.resource.into(), targets_text(&targets).into(), at.as_millis().into()],
+                    vec![id(oid), json.into(), e.id.into_string().into(), e.source.into(), e.subject.into(), e.type_.into(),
+                         e.resource_instance.into(), e.resource.into_string().into(), targets_text(&targets).into(), at.as_millis().into()],
                 )
             }
             Change::Progress { oid, progress } => self.exec(
@@ -128,7 +128,7 @@ impl EventLog {
                 let (sub, consumer) = target.map_or((None, None), |(s, c)| (Some(s), Some(c)));
                 self.exec(
                     "INSERT INTO trace (time, activity, event_id, event_type, consumer, subscription_id) VALUES (?, ?, ?, ?, ?, ?)",
-                    vec![at.as_millis().into(), activity.as_str().into(), event_id.into(), event_type.into(), consumer.into(), sub.map(|s| s.0).into()],
+                    vec![at.as_millis().into(), activity.as_str().into(), event_id.into_string().into(), event_type.into(), consumer.into(), sub.map(|s| s.0).into()],
                 )
             }
         }
@@ -189,7 +189,7 @@ impl EventLog {
             &self.env,
             &cfg,
             &request,
-            &self.local_policies(&event.resource)?,
+            &self.local_policies(Some(&event.resource))?,
             None,
         )
         .await
@@ -218,9 +218,9 @@ impl EventLog {
         let req = EnqueueRequest {
             origin: key,
             event_json: row.event_json,
-            event_id: event.id.clone(),
+            event_id: event.id.to_string(),
             event_type: event.type_.clone(),
-            resource: Some(event.resource.clone()),
+            resource: Some(event.resource.to_string()),
         };
         let calls = subs.iter().map(|sub| {
             let req = &req;
@@ -281,7 +281,10 @@ impl EventLog {
         Ok(())
     }
 
-    pub(super) fn trace_rows(&self, resource: &str) -> Result<Vec<TraceRow>, Error> {
+    pub(super) fn trace_rows(
+        &self,
+        resource: Option<&ResourceUrn>,
+    ) -> Result<Vec<TraceRow>, Error> {
         #[derive(Deserialize)]
         struct Row {
             time: i64,
@@ -302,7 +305,7 @@ impl EventLog {
                 time: UnixTime::from_millis(r.time).to_timestamp().format(),
                 activity: r.activity,
                 cloud_event_id: r.event_id,
-                resource: Some(resource.to_owned()),
+                resource: resource.map(ResourceUrn::to_string),
                 event_type: r.event_type,
                 consumer: r.consumer,
                 endpoint: r.endpoint,
