@@ -33,6 +33,7 @@ use crate::delivery::Activity;
 use crate::event::{EventId, EventMeta, EventRecord, PartyId, ResourceUrn};
 use crate::matching::{EventKey, MatchEntry, SubscriptionId, SubscriptionIndex};
 use crate::push_filter::{MainUnitSearch, Permitted, PushFilter};
+use crate::sansio::{self, UnknownAlarm};
 use crate::subscription::Subscription;
 use crate::time::UnixTime;
 use crate::uri::AbsoluteUri;
@@ -823,13 +824,11 @@ impl Outbox {
         let want = self.poll_timeout();
         // Nothing to do and the alarm not known: an alarm that fires finds nothing, which is
         // cheaper than deleting it on every publish after a restart.
-        if self.alarm == Some(want) || (want.is_none() && self.alarm.is_none()) {
-            return;
-        }
-        self.alarm = Some(want);
-        self.actions.push_back(match want {
-            Some(at) => Action::SetAlarm(at),
-            None => Action::CancelAlarm,
-        });
+        sansio::sync_alarm(
+            &mut self.alarm,
+            want,
+            UnknownAlarm::Leave,
+            &mut self.actions,
+        );
     }
 }
