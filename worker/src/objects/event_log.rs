@@ -13,6 +13,7 @@ pub mod policy;
 
 use std::cell::RefCell;
 
+use events_core::access::{self, PdpCheck};
 use events_core::authz::builtin::ResourcePolicy;
 use events_core::authz::mapping::{publish_request, EventAttrs};
 use events_core::event::EventRecord;
@@ -177,9 +178,7 @@ impl EventLog {
             let local = self.local_policies(Some(&event.meta.resource))?;
             let cfg = config::load(&self.env)?;
             let decision = authz::decide(&self.env, &cfg, &request, &local, None).await?;
-            if !decision.first_is_permit() {
-                return Err(Error::Denied);
-            }
+            access::require_permit(&decision, PdpCheck::Publish)?;
         }
         let search = match p.fan_out {
             true => self.drive(|o| o.main_unit_search(&event.meta)).await?,

@@ -1,6 +1,6 @@
 //! Generic events: `POST` and `GET /events/api/v1/events` (spec §5.4, §5.5, §7).
 
-use events_core::access::{self, PublishGate};
+use events_core::access::{self, PdpCheck, PublishGate};
 use events_core::authz::mapping::publish_request;
 use events_core::publish::{require_cloudevents_content_type, validate_generic_event};
 use events_core::query::GenericEventsQuery;
@@ -42,9 +42,7 @@ pub async fn publish(mut req: Request, env: &Env, cfg: &Config) -> Result<Respon
         if cfg.pdp_url.is_some() {
             let request = publish_request(&caller.claims, &event, subject_override);
             let decision = authz::decide(env, cfg, &request, &LocalPolicies::new(), None).await?;
-            if !decision.first_is_permit() {
-                return Err(ApiError::forbidden());
-            }
+            access::require_permit(&decision, PdpCheck::Publish)?;
         } else {
             authorize = Some(PublishCheck {
                 caller: caller.claims.as_map().clone(),

@@ -1,14 +1,14 @@
 //! Subscriptions: create, list, get and delete (spec §5.6–§5.9, §8), plus this service's
 //! dead-letter endpoints.
 
-use events_core::access;
+use events_core::access::{self, PdpCheck};
 use events_core::authz::builtin::PartyKey;
 use events_core::delivery::validation_event;
 use events_core::delivery_queue::QueuedEvent;
 use events_core::identity::Consumer;
 use events_core::subscription::{
-    app_subject_lookup, check_request, complete_app, complete_generic, list_json, not_authorized,
-    Kind, RegisterLookup, Subscription, SubscriptionId, SubscriptionRequest,
+    app_subject_lookup, check_request, complete_app, complete_generic, list_json, Kind,
+    RegisterLookup, Subscription, SubscriptionId, SubscriptionRequest,
 };
 use events_core::time::Timestamp;
 use events_core::ApiError;
@@ -86,9 +86,10 @@ pub async fn create(mut req: Request, env: &Env, cfg: &Config) -> Result<Respons
         Some(&caller.claims),
     )
     .await?;
-    if !decision.first_is_permit() {
-        return Err(not_authorized(&draft.resource_filter));
-    }
+    let check = PdpCheck::CreateSubscription {
+        resource_filter: &draft.resource_filter,
+    };
+    access::require_permit(&decision, check)?;
 
     // The validation event's id is drawn before anything is stored, so a failing random
     // source stores nothing.
