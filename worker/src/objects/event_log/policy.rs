@@ -6,7 +6,8 @@ use events_core::urn::{self, ResourceUrn};
 use serde::Deserialize;
 use worker::{Request, Response};
 
-use super::{corrupt, EventLog};
+use super::store::corrupt;
+use super::EventLog;
 use crate::authz::LocalPolicies;
 use crate::error::Error;
 use crate::objects::reply_json;
