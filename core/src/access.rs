@@ -4,12 +4,12 @@
 //! follows) is decided in this module.
 
 use alloc::format;
-use alloc::string::String;
 
+use crate::authz::xacml::DecisionResponse;
 use crate::error::ApiError;
 use crate::identity::{Claims, Consumer, SCOPE_PUBLISH, SCOPE_PUBLISH_ADMIN, SCOPE_SUBSCRIBE};
-use crate::subscription::Subscription;
-use crate::urn;
+use crate::subscription::{self, Subscription};
+use crate::urn::{self, ResourceUrn};
 
 /// What follows a successful publish gate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,6 +43,29 @@ pub fn read_gate(claims: &Claims) -> Result<(), ApiError> {
     }
 }
 
+/// What a single-decision PDP check was asked to permit; it names the refusal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PdpCheck<'a> {
+    /// Publishing an event (spec §11.4): a refusal is the plain 403 problem.
+    Publish,
+    /// Creating a subscription on this resource filter (spec §11.5): a refusal names it.
+    CreateSubscription { resource_filter: &'a str },
+}
+
+/// A single-decision check passes only when the PDP's first result is `Permit`; anything else
+/// (deny, not applicable, indeterminate, no result) is a 403 for the check asked.
+pub fn require_permit(decision: &DecisionResponse, check: PdpCheck<'_>) -> Result<(), ApiError> {
+    if decision.first_is_permit() {
+        return Ok(());
+    }
+    Err(match check {
+        PdpCheck::Publish => ApiError::forbidden(),
+        PdpCheck::CreateSubscription { resource_filter } => {
+            subscription::not_authorized(resource_filter)
+        }
+    })
+}
+
 /// Who may call the private endpoints, by their platform access token.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PlatformPolicy {
@@ -53,6 +76,16 @@ pub enum PlatformPolicy {
     /// This service's admin endpoints (CONTRACT §4): a platform access token issued by
     /// `platform`; none → 401, another issuer → 403.
     Admin,
+}
+
+/// The header that carries a platform access token.
+pub const PLATFORM_TOKEN_HEADER: &str = "PlatformAccessToken";
+
+/// The platform access token of a [`PLATFORM_TOKEN_HEADER`] value: exactly one value is
+/// accepted. Repeated headers arrive comma-joined and a token has no comma, so a value with a
+/// comma is more than one token, and none is used.
+pub fn single_platform_token(header: &str) -> Option<&str> {
+    (!header.contains(',')).then_some(header)
 }
 
 /// The issuer the admin endpoints accept.
@@ -84,9 +117,9 @@ pub fn require_owner(subscription: &Subscription, claims: &Claims) -> Result<(),
 }
 
 /// The resource URN an admin route's `{resourceId}` names (already percent-decoded).
-pub fn admin_resource(id: &str) -> Result<String, ApiError> {
-    let resource = format!("{}{id}", urn::RESOURCE_PREFIX);
-    if urn::is_valid_urn(&resource) {
+pub fn admin_resource(id: &str) -> Result<ResourceUrn, ApiError> {
+    let resource = ResourceUrn::of_id(id);
+    if urn::is_valid_urn(resource.as_str()) {
         Ok(resource)
     } else {
         Err(ApiError::bad_request(format!(
@@ -131,6 +164,53 @@ mod tests {
     }
 
     #[wasm_bindgen_test(unsupported = test)]
+    fn only_a_first_permit_passes_a_pdp_check() {
+        use crate::authz::xacml::{Decision, DecisionResult};
+        let answer = |decisions: &[Decision]| DecisionResponse {
+            results: decisions
+                .iter()
+                .map(|d| DecisionResult {
+                    decision: *d,
+                    categories: alloc::vec::Vec::new(),
+                    obligations: alloc::vec::Vec::new(),
+                })
+                .collect(),
+        };
+        let sub = PdpCheck::CreateSubscription {
+            resource_filter: "urn:altinn:resource:r",
+        };
+        for check in [PdpCheck::Publish, sub] {
+            let permit = answer(&[Decision::Permit, Decision::Deny]);
+            assert_eq!(require_permit(&permit, check), Ok(()));
+        }
+        for refused in [
+            answer(&[]),
+            answer(&[Decision::Deny, Decision::Permit]),
+            answer(&[Decision::NotApplicable]),
+            answer(&[Decision::Indeterminate]),
+        ] {
+            assert_eq!(
+                require_permit(&refused, PdpCheck::Publish),
+                Err(ApiError::forbidden())
+            );
+            let e = require_permit(&refused, sub).unwrap_err();
+            assert_eq!(e, subscription::not_authorized("urn:altinn:resource:r"));
+            assert_eq!(e.status, 403);
+        }
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn exactly_one_platform_token_is_accepted() {
+        assert_eq!(single_platform_token("a.b.c"), Some("a.b.c"));
+        // Two headers, as the platform hands them over.
+        assert_eq!(single_platform_token("a.b.c, d.e.f"), None);
+        assert_eq!(single_platform_token("a.b.c,d.e.f"), None);
+        assert_eq!(single_platform_token(","), None);
+        // What is left is for the verifier to refuse.
+        assert_eq!(single_platform_token(""), Some(""));
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
     fn platform_policies() {
         use PlatformPolicy::*;
         let status = |r: Result<(), ApiError>| r.map_or_else(|e| e.status, |()| 200);
@@ -170,8 +250,8 @@ mod tests {
     #[wasm_bindgen_test(unsupported = test)]
     fn admin_resource_ids_must_make_a_urn() {
         assert_eq!(
-            admin_resource("ttd-demo").as_deref(),
-            Ok("urn:altinn:resource:ttd-demo")
+            admin_resource("ttd-demo"),
+            Ok(ResourceUrn::from("urn:altinn:resource:ttd-demo"))
         );
         let e = admin_resource("").unwrap_err();
         assert_eq!(e.status, 400);

@@ -857,13 +857,7 @@ impl DeliveryQueue {
             return;
         }
         let want = self.poll_timeout();
-        if self.alarm == Some(want) {
-            return;
-        }
-        self.alarm = Some(want);
-        self.actions.push_back(match want {
-            Some(at) => Action::SetAlarm(at),
-            None => Action::CancelAlarm,
-        });
+        let unknown = crate::sansio::UnknownAlarm::Cancel;
+        crate::sansio::sync_alarm(&mut self.alarm, want, unknown, &mut self.actions);
     }
 }

@@ -11,11 +11,17 @@ use crate::authz::mapping::EventView;
 use crate::cloud_event::{is_instance_source, CloudEvent};
 
 pub use crate::identity::PartyId;
+pub use crate::urn::ResourceUrn;
+
+text_id! {
+    /// An event's `id` as its publisher gave it (unique per source, not across sources).
+    EventId
+}
 
 /// What filtering, matching and authorization look at of an event.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventMeta {
-    pub id: String,
+    pub id: EventId,
     pub source: String,
     #[serde(default)]
     pub subject: Option<String>,
@@ -24,7 +30,7 @@ pub struct EventMeta {
     #[serde(rename = "type")]
     pub type_: String,
     /// The resource URN (the log's name).
-    pub resource: String,
+    pub resource: ResourceUrn,
     #[serde(default)]
     pub resource_instance: Option<String>,
     /// Event `time` in UTC ticks, for `from`/`to` filters.
@@ -49,12 +55,12 @@ impl EventRecord {
     pub fn from_event(event: &CloudEvent) -> EventRecord {
         EventRecord {
             meta: EventMeta {
-                id: event.id().to_owned(),
+                id: EventId::from(event.id()),
                 source: event.source().to_owned(),
                 subject: event.subject().map(str::to_owned),
                 alternative_subject: event.alternative_subject().map(str::to_owned),
                 type_: event.type_().to_owned(),
-                resource: event.resource().unwrap_or_default().to_owned(),
+                resource: ResourceUrn::from(event.resource().unwrap_or_default()),
                 resource_instance: event.resource_instance().map(str::to_owned),
                 time_ticks: event.time().map(|t| t.utc_ticks()),
             },
@@ -75,7 +81,7 @@ impl EventMeta {
 
 impl EventView for EventMeta {
     fn id(&self) -> &str {
-        &self.id
+        self.id.as_str()
     }
     fn type_(&self) -> &str {
         &self.type_
@@ -87,7 +93,7 @@ impl EventView for EventMeta {
         self.subject.as_deref()
     }
     fn resource(&self) -> Option<&str> {
-        Some(&self.resource)
+        Some(self.resource.as_str())
     }
     fn resource_instance(&self) -> Option<&str> {
         self.resource_instance.as_deref()

@@ -19,6 +19,7 @@ use crate::authz::mapping::{
 use crate::authz::xacml::{Category, DecisionRequest, DecisionResponse};
 use crate::identity::Claims;
 use crate::push_filter::{person_lookup, subject_override, SubjectReplacements};
+use crate::urn::ResourceUrn;
 use crate::ApiError;
 
 /// Most `type`/`source` patterns in one query (each is a bound parameter).
@@ -69,8 +70,8 @@ pub struct Page {
 #[derive(Clone, Debug)]
 pub struct EventPage {
     claims: Claims,
-    /// Generic reads authorize against the log's resource; empty for party reads.
-    resource: String,
+    /// Generic reads authorize against the log's resource; `None` for party reads.
+    resource: Option<ResourceUrn>,
     app_read: bool,
     size: usize,
     rounds: usize,
@@ -89,7 +90,7 @@ impl EventPage {
     /// `patterns`: the number of `type` and `source` patterns, at most [`MAX_PATTERNS`] each.
     pub fn new(
         claims: Claims,
-        resource: String,
+        resource: Option<ResourceUrn>,
         app_read: bool,
         size: u32,
         patterns: (usize, usize),
@@ -170,7 +171,11 @@ impl EventPage {
             type_: &r.type_,
             source: &r.source,
             subject: r.subject.as_deref(),
-            resource: Some(self.resource.as_str()).filter(|r| !r.is_empty()),
+            resource: self
+                .resource
+                .as_ref()
+                .map(ResourceUrn::as_str)
+                .filter(|r| !r.is_empty()),
             resource_instance: r.resource_instance.as_deref(),
         }
     }

@@ -145,6 +145,23 @@ impl OrgRegistration {
         to_json(self)
     }
 
+    /// The organisation number whose index entry is left behind when this (stored)
+    /// registration is replaced by `new` (`None`: deleted): this one's number, unless `new`
+    /// keeps it.
+    pub fn left_behind_index(&self, new: Option<&OrgRegistration>) -> Option<&str> {
+        match new {
+            Some(new) if new.org_number == self.org_number => None,
+            _ => Some(&self.org_number),
+        }
+    }
+
+    /// Whether this index entry (as stored under an organisation number) is still `org`'s, so
+    /// that `org` leaving the number drops it. Org codes compare without case; an entry that
+    /// names another org belongs to that org now and stays.
+    pub fn is_index_of(&self, org: &str) -> bool {
+        self.org.eq_ignore_ascii_case(org)
+    }
+
     /// A stored document (see [`to_json`](Self::to_json)); `None` if it is not one.
     pub fn from_stored(text: &str) -> Option<OrgRegistration> {
         let v: Value = serde_json::from_str(text).ok()?;
@@ -549,6 +566,27 @@ mod tests {
             serde_json::from_slice::<Value>(&header).unwrap(),
             json!({"alg": "ES256", "kid": "k1", "typ": "JWT"})
         );
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn a_number_index_entry_is_dropped_only_by_the_org_it_names() {
+        let reg = |org: &str, number: &str| OrgRegistration {
+            org: org.into(),
+            org_number: number.into(),
+        };
+        let old = reg("ttd", "991825827");
+        // A PUT with the same number keeps the entry; another number or a DELETE leaves the
+        // old number's entry behind.
+        assert_eq!(old.left_behind_index(Some(&reg("ttd", "991825827"))), None);
+        assert_eq!(
+            old.left_behind_index(Some(&reg("ttd", "123456789"))),
+            Some("991825827")
+        );
+        assert_eq!(old.left_behind_index(None), Some("991825827"));
+        // That entry goes only if it still names this org (in any case).
+        assert!(reg("ttd", "991825827").is_index_of("ttd"));
+        assert!(reg("TTD", "991825827").is_index_of("ttd"));
+        assert!(!reg("skd", "991825827").is_index_of("ttd"));
     }
 
     #[wasm_bindgen_test(unsupported = test)]

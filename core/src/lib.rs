@@ -9,6 +9,58 @@ extern crate alloc;
 #[cfg(any(test, feature = "std"))]
 extern crate std;
 
+/// A text id as a type of its own (`$name(String)`), so that one kind of id is never passed where
+/// another is expected. Its serde form is the bare string, so stored rows and JSON are the same
+/// as before the type existed.
+macro_rules! text_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(
+            Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+        )]
+        #[serde(transparent)]
+        pub struct $name(alloc::string::String);
+
+        impl $name {
+            pub fn new(text: impl Into<alloc::string::String>) -> $name {
+                $name(text.into())
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            pub fn into_string(self) -> alloc::string::String {
+                self.0
+            }
+        }
+
+        impl core::fmt::Display for $name {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl From<alloc::string::String> for $name {
+            fn from(text: alloc::string::String) -> $name {
+                $name(text)
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(text: &str) -> $name {
+                $name(text.into())
+            }
+        }
+
+        impl From<$name> for alloc::string::String {
+            fn from(id: $name) -> alloc::string::String {
+                id.0
+            }
+        }
+    };
+}
+
 pub mod access;
 pub mod app_event;
 pub mod authz;

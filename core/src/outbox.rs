@@ -30,9 +30,10 @@ use serde::Deserialize;
 
 use crate::authz::xacml::DecisionResponse;
 use crate::delivery::Activity;
-use crate::event::{EventMeta, EventRecord, PartyId};
+use crate::event::{EventId, EventMeta, EventRecord, PartyId, ResourceUrn};
 use crate::matching::{EventKey, MatchEntry, SubscriptionId, SubscriptionIndex};
 use crate::push_filter::{MainUnitSearch, Permitted, PushFilter};
+use crate::sansio::{self, UnknownAlarm};
 use crate::subscription::Subscription;
 use crate::time::UnixTime;
 use crate::uri::AbsoluteUri;
@@ -125,7 +126,7 @@ pub enum Change {
     /// A trace-log row (spec §14).
     Trace {
         activity: Activity,
-        event_id: String,
+        event_id: EventId,
         event_type: String,
         /// The subscription and its consumer, for fan-out rows.
         target: Option<(SubscriptionId, String)>,
@@ -172,13 +173,13 @@ pub struct StoredSubscription {
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub struct StoredEntry {
     pub oid: i64,
-    pub id: String,
+    pub id: EventId,
     pub source: String,
     pub subject: Option<String>,
     #[serde(rename = "type")]
     pub type_: String,
     pub resource_instance: Option<String>,
-    pub resource: String,
+    pub resource: ResourceUrn,
     /// Subscription ids, comma separated.
     pub targets: String,
     pub progress: i64,
@@ -560,7 +561,7 @@ impl Outbox {
         let mut targets = Vec::new();
         self.index.matches(
             &EventKey {
-                resource: &meta.resource,
+                resource: meta.resource.as_str(),
                 subject: meta.subject.as_deref(),
                 type_: &meta.type_,
                 source: Some(&meta.source),
@@ -852,13 +853,11 @@ impl Outbox {
         let want = self.poll_timeout();
         // Nothing to do and the alarm not known: an alarm that fires finds nothing, which is
         // cheaper than deleting it on every publish after a restart.
-        if self.alarm == Some(want) || (want.is_none() && self.alarm.is_none()) {
-            return;
-        }
-        self.alarm = Some(want);
-        self.actions.push_back(match want {
-            Some(at) => Action::SetAlarm(at),
-            None => Action::CancelAlarm,
-        });
+        sansio::sync_alarm(
+            &mut self.alarm,
+            want,
+            UnknownAlarm::Leave,
+            &mut self.actions,
+        );
     }
 }

@@ -10,7 +10,7 @@ use alloc::vec::Vec;
 use percent_encoding::{percent_decode, utf8_percent_encode, AsciiSet, CONTROLS};
 
 use crate::error::ApiError;
-use crate::urn::RESOURCE_PREFIX;
+use crate::urn::{ResourceUrn, RESOURCE_PREFIX};
 
 /// A decoded query string: (key, value) pairs in request order.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -110,7 +110,7 @@ pub const MAX_GENERIC_SIZE: u32 = 1000;
 /// A validated `GET /events/api/v1/events` request (spec §5.5).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GenericEventsQuery {
-    pub resource: String,
+    pub resource: ResourceUrn,
     pub after: String,
     pub subject: Option<String>,
     pub alternative_subject: Option<String>,
@@ -164,7 +164,7 @@ impl GenericEventsQuery {
             ));
         }
         Ok(GenericEventsQuery {
-            resource: resource.to_owned(),
+            resource: ResourceUrn::from(resource),
             after: after.to_owned(),
             subject,
             alternative_subject,
@@ -621,7 +621,7 @@ mod tests {
             Some("/org/1"),
         )
         .unwrap();
-        assert_eq!(ok.resource, "urn:altinn:resource:x");
+        assert_eq!(ok.resource.as_str(), "urn:altinn:resource:x");
         assert_eq!(ok.types, vec!["a.%".to_owned(), "b".to_owned()]);
         assert_eq!(ok.size, 1000);
         assert_eq!(ok.alternative_subject.as_deref(), Some("/org/1"));

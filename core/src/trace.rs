@@ -8,6 +8,7 @@ use serde_json::Value;
 use crate::error::ApiError;
 use crate::identity::parse_guid;
 use crate::uri::AbsoluteUri;
+use crate::urn::ResourceUrn;
 
 /// A validated `LogEntryDto` (property names are case-insensitive).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,7 +29,7 @@ pub enum LogQuery {
     /// Webhook responses of one subscription (`?subscriptionId=`).
     Subscription(crate::subscription::SubscriptionId),
     /// Registrations and queueing decisions of one resource (`?resource=`).
-    Resource(String),
+    Resource(ResourceUrn),
 }
 
 impl LogQuery {
@@ -40,7 +41,7 @@ impl LogQuery {
         match (subscription_id, resource) {
             (Some(_), Some(_)) => Err(bad("Give 'subscriptionId' or 'resource', not both.")),
             (Some(id), None) => crate::subscription::parse_route_id(id).map(LogQuery::Subscription),
-            (None, Some(r)) if crate::urn::is_valid_urn(r) => Ok(LogQuery::Resource(r.to_owned())),
+            (None, Some(r)) if crate::urn::is_valid_urn(r) => Ok(LogQuery::Resource(r.into())),
             (None, Some(_)) => Err(bad("'resource' must be a valid urn.")),
             (None, None) => Err(bad("Give 'subscriptionId' or 'resource'.")),
         }

@@ -5,6 +5,19 @@
 
 use alloc::string::String;
 
+text_id! {
+    /// A resource's URN (`urn:altinn:resource:…`), the name of the resource's event log. Kept as
+    /// given: whether it is a valid URN is checked where it enters (the event, the query).
+    ResourceUrn
+}
+
+impl ResourceUrn {
+    /// The URN of a resource id: `urn:altinn:resource:{id}`.
+    pub fn of_id(id: &str) -> ResourceUrn {
+        ResourceUrn(alloc::format!("{RESOURCE_PREFIX}{id}"))
+    }
+}
+
 /// Prefix of resource URNs.
 pub const RESOURCE_PREFIX: &str = "urn:altinn:resource:";
 /// Prefix of app resources: `urn:altinn:resource:app_{org}_{app}`.
@@ -58,7 +71,6 @@ pub fn split_last(urn: &str) -> (&str, &str) {
     }
 }
 
-/// The resource id of a resource URN (the part after `urn:altinn:resource:`), if it is one.
 /// The resource URN of an Altinn app: `urn:altinn:resource:app_{org}_{app}`.
 pub fn app_resource(org: &str, app: &str) -> String {
     let mut resource = String::with_capacity(APP_RESOURCE_PREFIX.len() + org.len() + app.len() + 1);
@@ -69,6 +81,7 @@ pub fn app_resource(org: &str, app: &str) -> String {
     resource
 }
 
+/// The resource id of a resource URN (the part after `urn:altinn:resource:`), if it is one.
 pub fn resource_id(resource: &str) -> Option<&str> {
     resource
         .strip_prefix(RESOURCE_PREFIX)
@@ -108,7 +121,20 @@ pub fn app_of_resource_id_full(id: &str) -> Option<(&str, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::string::ToString;
     use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn a_resource_urn_is_its_text_on_the_wire() {
+        let urn = ResourceUrn::from("urn:altinn:resource:ttd-demo");
+        assert_eq!(urn.as_str(), "urn:altinn:resource:ttd-demo");
+        assert_eq!(urn.to_string(), "urn:altinn:resource:ttd-demo");
+        let json = serde_json::to_string(&urn).unwrap();
+        assert_eq!(json, "\"urn:altinn:resource:ttd-demo\"");
+        assert_eq!(serde_json::from_str::<ResourceUrn>(&json).unwrap(), urn);
+        assert_eq!(ResourceUrn::of_id("ttd-demo"), urn);
+        assert_eq!(String::from(urn), "urn:altinn:resource:ttd-demo");
+    }
 
     #[wasm_bindgen_test(unsupported = test)]
     fn urn_rule_table() {

@@ -8,11 +8,12 @@ use events_core::authz::builtin::{self, Party, PartyKey, PolicyData, ResourcePol
 use events_core::authz::{Decision, DecisionRequest, DecisionResponse};
 use events_core::identity::Claims;
 use events_core::push_filter::{person_lookup, person_replacement, SubjectReplacements};
+use events_core::urn::ResourceUrn;
 use worker::{Env, Fetch, Headers, Method, Request, RequestInit};
 
 use crate::config::Config;
 use crate::error::Error;
-use crate::rpc::{self, EVENT_LOG, PARTY};
+use crate::rpc::{self, PARTY};
 
 /// Timeout of a remote PDP call.
 const PDP_TIMEOUT_MS: u32 = 10_000;
@@ -48,11 +49,7 @@ pub async fn load_party(env: &Env, key: &PartyKey) -> Result<Option<Party>, Erro
 
 /// Load the rule document of a resource id from its event-log object.
 pub async fn load_policy(env: &Env, resource_id: &str) -> Result<Option<ResourcePolicy>, Error> {
-    let stub = rpc::stub(
-        env,
-        EVENT_LOG,
-        &format!("urn:altinn:resource:{resource_id}"),
-    )?;
+    let stub = rpc::event_log(env, &ResourceUrn::of_id(resource_id))?;
     match rpc::call(&stub, Method::Get, "policy", None).await {
         Ok(mut resp) => {
             let bytes = rpc::body_bytes(&mut resp)

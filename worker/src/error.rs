@@ -19,8 +19,6 @@ pub enum Error {
     NotFound,
     /// The subscription has been deleted.
     Gone,
-    /// The PDP did not permit the request.
-    Denied,
     /// The platform failed (storage, another object, `fetch`, the random source); retrying
     /// may help. `context` says what was being done.
     Platform { context: String },
@@ -70,7 +68,6 @@ impl Error {
             Error::Api { answer } => answer.describe(),
             Error::NotFound => "not found".to_owned(),
             Error::Gone => "subscription deleted".to_owned(),
-            Error::Denied => "not permitted by the PDP".to_owned(),
             Error::Platform { context } => format!("platform failure: {context}"),
             Error::Corrupt { detail } => format!("corrupt stored data: {detail}"),
         }
@@ -111,7 +108,6 @@ impl From<Error> for ApiError {
             // A subscription deleted while a request was on its way is, to the client, one
             // that is not there.
             Error::NotFound | Error::Gone => ApiError::not_found(),
-            Error::Denied => ApiError::forbidden(),
             Error::Platform { context } => {
                 ApiError::unavailable(format!("{context}. Please retry."))
             }
@@ -131,7 +127,8 @@ mod tests {
         let status = |e: Error| ApiError::from(e).status;
         assert_eq!(status(Error::NotFound), 404);
         assert_eq!(status(Error::Gone), 404);
-        assert_eq!(status(Error::Denied), 403);
+        // A PDP refusal is core's answer (`access::require_permit`), passed on as it is.
+        assert_eq!(status(Error::from(ApiError::forbidden())), 403);
         assert_eq!(
             status(Error::Platform {
                 context: "Storage did not answer".into()
@@ -151,7 +148,6 @@ mod tests {
         for e in [
             Error::NotFound,
             Error::Gone,
-            Error::Denied,
             Error::Platform {
                 context: "c".into(),
             },
@@ -163,6 +159,6 @@ mod tests {
         }
         assert!(Error::from(ApiError::not_found()).is_not_found());
         assert!(Error::from(ApiError::empty(410)).is_gone());
-        assert!(!Error::Denied.is_not_found());
+        assert!(!Error::from(ApiError::forbidden()).is_not_found());
     }
 }

@@ -5,6 +5,7 @@
 //! Routes, `authz` and the objects themselves call objects through here; this module depends
 //! on nothing above it, so `authz` (used by the objects) never reaches back into `objects`.
 
+use events_core::urn::ResourceUrn;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use worker::{Env, Method, Request, RequestInit, Response, ResponseBody, Stub};
@@ -14,8 +15,8 @@ use crate::error::Error;
 /// The header that marks an object's answer as an [`Error`].
 pub const ERROR_HEADER: &str = "x-object-error";
 
-/// Binding names (wrangler.toml).
-pub const EVENT_LOG: &str = "EVENT_LOG";
+/// Binding names (wrangler.toml). The event log's is reached through [`event_log`] only.
+const EVENT_LOG: &str = "EVENT_LOG";
 pub const PARTY: &str = "PARTY";
 pub const DIRECTORY: &str = "DIRECTORY";
 pub const DELIVERY: &str = "DELIVERY";
@@ -25,6 +26,11 @@ pub fn stub(env: &Env, binding: &str, name: &str) -> Result<Stub, Error> {
     env.durable_object(binding)
         .and_then(|ns| ns.get_by_name(name))
         .map_err(|e| Error::platform("Storage is not available", e))
+}
+
+/// The event log of a resource: one object per resource, named by its URN.
+pub fn event_log(env: &Env, resource: &ResourceUrn) -> Result<Stub, Error> {
+    stub(env, EVENT_LOG, resource.as_str())
 }
 
 /// The whole body of a response from `fetch` (an object's or a webhook's), read in one piece with

@@ -57,16 +57,8 @@ pub(super) struct Store {
 impl Store {
     /// Execute one action the way `worker/src/objects/delivery.rs` does.
     pub(super) fn apply(&mut self, action: Action) -> Result<(), String> {
-        let change = match action {
-            Action::SetAlarm(at) => {
-                self.alarm = Some(at);
-                return Ok(());
-            }
-            Action::CancelAlarm => {
-                self.alarm = None;
-                return Ok(());
-            }
-            Action::Persist(change) => change,
+        let Some(change) = action.into_change(&mut self.alarm) else {
+            return Ok(());
         };
         fn row(queue: &mut BTreeMap<Seq, Row>, seq: Seq) -> Result<&mut Row, String> {
             queue

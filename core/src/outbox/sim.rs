@@ -50,7 +50,7 @@ pub(super) fn subscription(id: i64, org: &str, validated: bool) -> Subscription 
 pub(super) fn event(id: &str, party: Option<i64>) -> EventRecord {
     EventRecord {
         meta: EventMeta {
-            id: id.to_string(),
+            id: id.into(),
             source: match party {
                 Some(_) => INSTANCE.to_string(),
                 None => "https://sim.example/s".to_string(),
@@ -58,7 +58,7 @@ pub(super) fn event(id: &str, party: Option<i64>) -> EventRecord {
             subject: party.map(|p| format!("/party/{p}")),
             alternative_subject: None,
             type_: "sim.created".to_string(),
-            resource: RESOURCE.to_string(),
+            resource: RESOURCE.into(),
             resource_instance: None,
             time_ticks: None,
         },
@@ -107,16 +107,8 @@ pub(super) struct Store {
 impl Store {
     /// Execute one action the way `worker/src/objects/event_log.rs` does.
     pub(super) fn apply(&mut self, action: Action) -> Result<(), String> {
-        let change = match action {
-            Action::SetAlarm(at) => {
-                self.alarm = Some(at);
-                return Ok(());
-            }
-            Action::CancelAlarm => {
-                self.alarm = None;
-                return Ok(());
-            }
-            Action::Persist(change) => change,
+        let Some(change) = action.into_change(&mut self.alarm) else {
+            return Ok(());
         };
         match change {
             Change::Subscription {
@@ -193,7 +185,9 @@ impl Store {
                 event_id,
                 target,
                 ..
-            } => self.trace.push((activity, event_id, target.map(|t| t.0))),
+            } => self
+                .trace
+                .push((activity, event_id.into(), target.map(|t| t.0))),
         }
         Ok(())
     }

@@ -7,6 +7,7 @@ pub(crate) mod webcrypto;
 use std::cell::RefCell;
 use std::collections::HashMap;
 
+use events_core::access::{single_platform_token, PLATFORM_TOKEN_HEADER};
 use events_core::exchange::{self, MaskinportenToken, SigningKey};
 use events_core::identity::Claims;
 use events_core::token::{self, Jwk, Jwks, TokenError, UnverifiedToken};
@@ -217,17 +218,14 @@ pub async fn caller(req: &Request, env: &Env, cfg: &Config) -> Option<Caller> {
 
 /// The verified platform access token, or `None` when absent, repeated or invalid.
 pub async fn access_token(req: &Request, cfg: &Config) -> Option<AccessToken> {
-    let raw = req.headers().get("PlatformAccessToken").ok().flatten()?;
-    // Exactly one value is required; repeated headers arrive comma-joined.
-    if raw.contains(',') {
-        return None;
-    }
+    let header = req.headers().get(PLATFORM_TOKEN_HEADER).ok().flatten()?;
+    let raw = single_platform_token(&header)?;
     let result = async {
-        if let Some((claims, token)) = PLATFORM_VERIFIED.with(|c| cached(c, &raw)) {
+        if let Some((claims, token)) = PLATFORM_VERIFIED.with(|c| cached(c, raw)) {
             token::check_lifetime(&claims, now_secs())?;
             return Ok(token);
         }
-        let t = token::parse(&raw)?;
+        let t = token::parse(raw)?;
         let issuer = t.claims.issuer().ok_or(TokenError::Malformed)?;
         let jwks = cfg
             .platform_keys
@@ -239,7 +237,7 @@ pub async fn access_token(req: &Request, cfg: &Config) -> Option<AccessToken> {
             issuer,
             app: t.claims.app().unwrap_or_default(),
         };
-        PLATFORM_VERIFIED.with(|c| remember(c, &raw, &t.claims, token.clone()));
+        PLATFORM_VERIFIED.with(|c| remember(c, raw, &t.claims, token.clone()));
         Ok::<_, TokenError>(token)
     }
     .await;

@@ -26,7 +26,7 @@ pub struct AttemptQueryBody {
 }
 
 use super::directory::{self, IdRequest};
-use super::{body_json, call_json, now_ms, reply, reply_json, stub, DIRECTORY, EVENT_LOG};
+use super::{body_json, call_json, event_log, now_ms, reply, reply_json, stub, DIRECTORY};
 use crate::config;
 use crate::error::Error;
 
@@ -121,7 +121,7 @@ impl Delivery {
             .with_queue(|q| q.subscription().cloned())?
             .ok_or(Error::Gone)?;
         let req = IdRequest { id: sub.id };
-        let log = stub(&self.env, EVENT_LOG, &sub.resource_filter)?;
+        let log = event_log(&self.env, &sub.resource_filter.as_str().into())?;
         let _: serde_json::Value = call_json(&log, Method::Post, "sub_validate", &req).await?;
         let dir = stub(&self.env, DIRECTORY, directory::NAME)?;
         match call_json::<_, serde_json::Value>(&dir, Method::Post, "validate", &req).await {

@@ -6,6 +6,7 @@
 use events_core::event_page::{EventPage, PageRow, Step};
 use events_core::identity::Claims;
 use events_core::query::like_to_glob;
+use events_core::urn::ResourceUrn;
 use serde::{Deserialize, Serialize};
 use worker::{Env, Response, SqlStorage, SqlStorageValue};
 
@@ -21,8 +22,8 @@ pub use events_core::event_page::MAX_PATTERNS;
 /// A read (worker → object).
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct QueryRequest {
-    /// The resource (generic reads authorize against it); empty for party reads.
-    pub resource: String,
+    /// The resource (generic reads authorize against it); `None` for party reads.
+    pub resource: Option<ResourceUrn>,
     /// Event id cursor; unknown ids mean "from the start".
     pub after: Option<String>,
     pub subject: Option<String>,

@@ -15,7 +15,7 @@ use crate::error::Error;
 use crate::rpc::ERROR_HEADER;
 
 // The client side of the protocol lives in `crate::rpc`; the objects use it through here.
-pub use crate::rpc::{body_bytes, call, call_json, stub, DELIVERY, DIRECTORY, EVENT_LOG, PARTY};
+pub use crate::rpc::{body_bytes, call, call_json, event_log, stub, DELIVERY, DIRECTORY, PARTY};
 
 /// The answer of an object for an error: the [`Error`] as JSON, marked with
 /// [`ERROR_HEADER`]. Its HTTP status is internal (the caller reads the body); what a client

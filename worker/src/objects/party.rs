@@ -57,12 +57,12 @@ impl Party {
                 "INSERT INTO events (id, source, subject, alt_subject, type, resource, resource_instance, time_ticks, json, json_utc, registered)
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id, source) DO NOTHING",
                 vec![
-                    e.id.into(),
+                    e.id.into_string().into(),
                     e.source.into(),
                     e.subject.into(),
                     e.alternative_subject.into(),
                     e.type_.into(),
-                    e.resource.into(),
+                    e.resource.into_string().into(),
                     e.resource_instance.into(),
                     super::ticks(e.time_ticks),
                     json.into(),

@@ -15,7 +15,7 @@ use crate::error::Error;
 use crate::http;
 use crate::objects::event_log::policy::EXISTED_HEADER;
 use crate::routes::exchange::{load_registration, org_number_object, org_object};
-use crate::rpc::{self, EVENT_LOG, PARTY};
+use crate::rpc::{self, PARTY};
 
 /// No or invalid platform token → 401; one from another issuer → 403.
 async fn require_platform(req: &Request, cfg: &Config) -> Result<(), ApiError> {
@@ -34,7 +34,7 @@ pub async fn resource(
     require_platform(&req, cfg).await?;
     let id = events_core::query::form_decode(id);
     let resource = access::admin_resource(&id)?;
-    let stub = rpc::stub(env, EVENT_LOG, &resource)?;
+    let stub = rpc::event_log(env, &resource)?;
     let result = match method {
         Method::Put => {
             events_core::publish::require_json_content_type(
@@ -163,6 +163,16 @@ async fn put_record(env: &Env, object: &str, json: Option<&str>) -> Result<(), A
     Ok(())
 }
 
+/// Drop the index entry under `number` that `org` left behind, if it is still `org`'s.
+async fn drop_index(env: &Env, org: &str, number: &str) -> Result<(), ApiError> {
+    let index = org_number_object(number);
+    let entry = load_registration(env, &index).await?;
+    if entry.is_some_and(|r| r.is_index_of(org)) {
+        put_record(env, &index, None).await?;
+    }
+    Ok(())
+}
+
 /// `PUT/GET/DELETE /events/api/v1/admin/orgs/{org}`: the organisation number an org code stands
 /// for at the Maskinporten exchange. Stored under the org code's object (for GET/DELETE) and
 /// indexed under the organisation number's object (for the exchange).
@@ -197,15 +207,8 @@ pub async fn org(
             let json = reg.to_json();
             put_record(env, &org_number_object(&reg.org_number), Some(&json)).await?;
             put_record(env, &org_object(&org), Some(&json)).await?;
-            if let Some(old) = old.as_ref().filter(|o| o.org_number != reg.org_number) {
-                // Drop the old number's index entry unless it now names another org.
-                let index = org_number_object(&old.org_number);
-                if load_registration(env, &index)
-                    .await?
-                    .is_some_and(|r| r.org.eq_ignore_ascii_case(&org))
-                {
-                    put_record(env, &index, None).await?;
-                }
+            if let Some(number) = old.as_ref().and_then(|o| o.left_behind_index(Some(&reg))) {
+                drop_index(env, &org, number).await?;
             }
             http::json(if old.is_some() { 200 } else { 201 }, json)
         }
@@ -213,12 +216,8 @@ pub async fn org(
             let Some(old) = old else {
                 return Err(not_found());
             };
-            let index = org_number_object(&old.org_number);
-            if load_registration(env, &index)
-                .await?
-                .is_some_and(|r| r.org.eq_ignore_ascii_case(&org))
-            {
-                put_record(env, &index, None).await?;
+            if let Some(number) = old.left_behind_index(None) {
+                drop_index(env, &org, number).await?;
             }
             put_record(env, &org_object(&org), None).await?;
             http::empty(204)

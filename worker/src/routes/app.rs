@@ -6,7 +6,8 @@ use events_core::authz::builtin::PartyKey;
 use events_core::identity::PartyId;
 use events_core::query::{AppEndpoint, AppEventsQuery, SubjectSource, MSG_SUBJECT_REQUIRED};
 use events_core::time::Timestamp;
-use events_core::{urn, ApiError};
+use events_core::urn::{self, ResourceUrn};
+use events_core::ApiError;
 use worker::{Env, Request, Response};
 
 use crate::auth;
@@ -16,7 +17,7 @@ use crate::http;
 use crate::objects::event_query::QueryRequest;
 use crate::routes::pages;
 use crate::routes::private::send_to_log;
-use crate::rpc::{self, EVENT_LOG, PARTY};
+use crate::rpc::{self, PARTY};
 
 /// `POST /events/api/v1/app`: a token (401) and a platform access token (403), JSON (415),
 /// the required values (400), the ownership check (401 JSON string), then 201 with
@@ -60,7 +61,7 @@ async fn party_of(env: &Env, q: &AppEventsQuery) -> Result<Option<PartyId>, ApiE
 
 fn query_request(
     q: &AppEventsQuery,
-    resource: String,
+    resource: Option<ResourceUrn>,
     subject: Option<String>,
     claims: &events_core::identity::Claims,
 ) -> QueryRequest {
@@ -99,9 +100,9 @@ pub async fn read_for_org(
     let subject = party_of(env, &q).await?.map(PartyId::subject);
     let org = events_core::query::form_decode(org);
     let app = events_core::query::form_decode(app);
-    let resource = urn::app_resource(&org, &app);
-    let stub = rpc::stub(env, EVENT_LOG, &resource)?;
-    let query = query_request(&q, resource, subject, &caller.claims);
+    let resource = ResourceUrn::from(urn::app_resource(&org, &app));
+    let stub = rpc::event_log(env, &resource)?;
+    let query = query_request(&q, Some(resource), subject, &caller.claims);
     pages::answer(&req, cfg, &stub, &query, &qs, false).await
 }
 
@@ -122,6 +123,6 @@ pub async fn read_for_party(req: Request, env: &Env, cfg: &Config) -> Result<Res
         PARTY,
         &authz::party_object_name(&PartyKey::Id(party.0)),
     )?;
-    let query = query_request(&q, String::new(), Some(party.subject()), &caller.claims);
+    let query = query_request(&q, None, Some(party.subject()), &caller.claims);
     pages::answer(&req, cfg, &stub, &query, &qs, false).await
 }

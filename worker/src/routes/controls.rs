@@ -165,14 +165,15 @@ pub async fn replay(
     events_core::publish::require_json_content_type(http::header(&req, "content-type").as_deref())?;
     let body = http::read_body(&mut req).await?;
     let request = events_core::replay::ReplayRequest::parse(&body)?;
-    let log = rpc::stub(env, crate::rpc::EVENT_LOG, &sub.resource_filter)?;
+    let resource = sub.resource_filter.as_str().into();
+    let log = rpc::event_log(env, &resource)?;
     let reply: ReplayReply = rpc::call_json(
         &log,
         Method::Post,
         "replay",
         &ReplayCall {
             subscription: sub.id,
-            resource: sub.resource_filter.clone(),
+            resource,
             request,
         },
     )

@@ -1,6 +1,6 @@
 //! Generic events: `POST` and `GET /events/api/v1/events` (spec §5.4, §5.5, §7).
 
-use events_core::access::{self, PublishGate};
+use events_core::access::{self, PdpCheck, PublishGate};
 use events_core::authz::mapping::publish_request;
 use events_core::publish::{require_cloudevents_content_type, validate_generic_event};
 use events_core::query::GenericEventsQuery;
@@ -14,7 +14,7 @@ use crate::http;
 use crate::objects::event_log::{PublishCheck, PublishReply, PublishRequest};
 use crate::objects::event_query::QueryRequest;
 use crate::routes::pages;
-use crate::rpc::{self, EVENT_LOG};
+use crate::rpc;
 
 /// `POST /events/api/v1/events`: 401 → 403 → 415 → 413 → 400 → PDP 403 → 200.
 pub async fn publish(mut req: Request, env: &Env, cfg: &Config) -> Result<Response, ApiError> {
@@ -42,9 +42,7 @@ pub async fn publish(mut req: Request, env: &Env, cfg: &Config) -> Result<Respon
         if cfg.pdp_url.is_some() {
             let request = publish_request(&caller.claims, &event, subject_override);
             let decision = authz::decide(env, cfg, &request, &LocalPolicies::new(), None).await?;
-            if !decision.first_is_permit() {
-                return Err(ApiError::forbidden());
-            }
+            access::require_permit(&decision, PdpCheck::Publish)?;
         } else {
             authorize = Some(PublishCheck {
                 caller: caller.claims.as_map().clone(),
@@ -58,9 +56,8 @@ pub async fn publish(mut req: Request, env: &Env, cfg: &Config) -> Result<Respon
     }
 
     event.normalise_resource();
-    let resource = event.resource().unwrap_or_default().to_owned();
     let store = PublishRequest::from_event(&event, authorize, true, true);
-    let stub = rpc::stub(env, EVENT_LOG, &resource)?;
+    let stub = rpc::event_log(env, &store.event.meta.resource)?;
     let _: PublishReply = rpc::call_json(&stub, Method::Post, "publish", &store).await?;
     http::empty(200)
 }
@@ -75,9 +72,9 @@ pub async fn read(req: Request, env: &Env, cfg: &Config) -> Result<Response, Api
     let alt_header = http::header(&req, "Altinn-AlternativeSubject");
     let q = GenericEventsQuery::from_request(&qs, alt_header.as_deref())?;
 
-    let stub = rpc::stub(env, EVENT_LOG, &q.resource)?;
+    let stub = rpc::event_log(env, &q.resource)?;
     let request = QueryRequest {
-        resource: q.resource.clone(),
+        resource: Some(q.resource.clone()),
         after: Some(q.after.clone()),
         subject: q.subject.clone(),
         alternative_subject: q.alternative_subject.clone(),

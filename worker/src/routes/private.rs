@@ -19,7 +19,7 @@ use crate::objects::directory::{self, IdRequest};
 use crate::objects::event_log::{PublishReply, PublishRequest};
 use crate::objects::event_query::QueryRequest;
 use crate::routes::subscriptions::parse_id;
-use crate::rpc::{self, DELIVERY, DIRECTORY, EVENT_LOG};
+use crate::rpc::{self, DELIVERY, DIRECTORY};
 
 /// The `PlatformAccess` policy.
 pub async fn require_platform_access(
@@ -66,7 +66,7 @@ pub async fn send_to_log(
     fan_out: bool,
 ) -> Result<PublishReply, ApiError> {
     let request = PublishRequest::from_event(event, None, store, fan_out);
-    let stub = rpc::stub(env, EVENT_LOG, &request.event.meta.resource)?;
+    let stub = rpc::event_log(env, &request.event.meta.resource)?;
     Ok(rpc::call_json(&stub, Method::Post, "publish", &request).await?)
 }
 
@@ -148,9 +148,9 @@ pub async fn read_logs(req: Request, env: &Env, cfg: &Config) -> Result<Response
                 .map_err(|e| Error::platform("Could not read the trace log", e))?
         }
         LogQuery::Resource(resource) => {
-            let log = rpc::stub(env, EVENT_LOG, &resource)?;
+            let log = rpc::event_log(env, &resource)?;
             let query = QueryRequest {
-                resource,
+                resource: Some(resource),
                 ..QueryRequest::default()
             };
             rpc::call_json(&log, Method::Post, "trace", &query).await?

@@ -1,14 +1,14 @@
 //! Subscriptions: create, list, get and delete (spec §5.6–§5.9, §8), plus this service's
 //! dead-letter endpoints.
 
-use events_core::access;
+use events_core::access::{self, PdpCheck};
 use events_core::authz::builtin::PartyKey;
 use events_core::delivery::validation_event;
 use events_core::delivery_queue::QueuedEvent;
 use events_core::identity::Consumer;
 use events_core::subscription::{
-    app_subject_lookup, check_request, complete_app, complete_generic, list_json, not_authorized,
-    Kind, RegisterLookup, Subscription, SubscriptionId, SubscriptionRequest,
+    app_subject_lookup, check_request, complete_app, complete_generic, list_json, Kind,
+    RegisterLookup, Subscription, SubscriptionId, SubscriptionRequest,
 };
 use events_core::time::Timestamp;
 use events_core::ApiError;
@@ -23,7 +23,7 @@ use crate::http;
 use crate::objects::delivery::{DeadLetter, InitRequest, SecretReply};
 use crate::objects::directory::{self, CreateReply, CreateRequest, IdRequest, ListRequest};
 use crate::objects::event_log::SubscriptionUpsert;
-use crate::rpc::{self, DELIVERY, DIRECTORY, EVENT_LOG};
+use crate::rpc::{self, DELIVERY, DIRECTORY};
 
 pub const PATH: &str = "/events/api/v1/subscriptions";
 
@@ -87,9 +87,10 @@ pub async fn create(mut req: Request, env: &Env, cfg: &Config) -> Result<Respons
         Some(&caller.claims),
     )
     .await?;
-    if !decision.first_is_permit() {
-        return Err(not_authorized(&draft.resource_filter));
-    }
+    let check = PdpCheck::CreateSubscription {
+        resource_filter: &draft.resource_filter,
+    };
+    access::require_permit(&decision, check)?;
 
     // The validation event's id is drawn before anything is stored, so a failing random
     // source stores nothing.
@@ -109,7 +110,7 @@ pub async fn create(mut req: Request, env: &Env, cfg: &Config) -> Result<Respons
     let sub = created.subscription;
     // Matching takes effect for the very next event: the resource's log learns of the
     // subscription before the 201 is sent.
-    let log = rpc::stub(env, EVENT_LOG, &sub.resource_filter)?;
+    let log = rpc::event_log(env, &sub.resource_filter.as_str().into())?;
     let _: serde_json::Value = rpc::call_json(
         &log,
         Method::Post,
@@ -222,7 +223,7 @@ pub async fn remove(env: &Env, sub: &Subscription) -> Result<(), ApiError> {
     let delivery = rpc::stub(env, DELIVERY, &sub.id.to_string())?;
     let _: serde_json::Value =
         rpc::call_json(&delivery, Method::Post, "stop", &serde_json::json!({})).await?;
-    let log = rpc::stub(env, EVENT_LOG, &sub.resource_filter)?;
+    let log = rpc::event_log(env, &sub.resource_filter.as_str().into())?;
     let _: serde_json::Value =
         rpc::call_json(&log, Method::Post, "sub_delete", &IdRequest { id: sub.id }).await?;
     let dir = rpc::stub(env, DIRECTORY, directory::NAME)?;

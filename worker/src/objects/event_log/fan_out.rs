@@ -1,51 +1,25 @@
-//! The `EventLog`'s fan-out: the driver of core's [`Outbox`]. It rebuilds the outbox from its
-//! rows, writes the changes the outbox asks for, sets its alarm, and makes its calls (the party
-//! register, the PDP, the delivery and party objects) in the alarm run, reporting each back.
+//! The `EventLog`'s fan-out: the driver of core's [`Outbox`]. It feeds the outbox its inputs,
+//! has the changes it asks for written ([`super::store`]), sets its alarm, and makes its calls
+//! (the PDP, the delivery and party objects) in the alarm run, reporting each back.
 
 use events_core::authz::builtin::PartyKey;
 use events_core::authz::xacml::DecisionResponse;
-use events_core::event::{EventMeta, EventRecord, PartyId};
+use events_core::event::{EventMeta, PartyId};
 use events_core::matching::SubscriptionId;
-use events_core::outbox::{
-    targets_text, Action, Change, HandOff, Outbox, OutboxId, StoredEntry, StoredPartyEntry,
-    StoredSubscription, Transmit,
-};
-use events_core::push_filter::{MainUnitSearch, PushFilter};
+use events_core::outbox::{Action, HandOff, Outbox, OutboxId, Transmit};
+use events_core::push_filter::PushFilter;
 use events_core::time::UnixTime;
 use serde::Deserialize;
-use worker::{Method, SqlStorageValue};
+use worker::Method;
 
-use super::{corrupt, now, to_json, EventLog};
+use super::store::corrupt;
+use super::{now, EventLog};
 use crate::error::Error;
 use crate::objects;
-use crate::objects::delivery::{EnqueueReply, EnqueueRequest, TraceRow};
+use crate::objects::delivery::{EnqueueReply, EnqueueRequest};
 use crate::{authz, config};
 
 impl EventLog {
-    /// The outbox as storage describes it.
-    pub(super) fn load(&self) -> Result<Outbox, Error> {
-        #[derive(Deserialize)]
-        struct Sequence {
-            name: String,
-            seq: i64,
-        }
-        let subs: Vec<StoredSubscription> =
-            self.rows("SELECT id, subscription, validated FROM subs", vec![])?;
-        let entries: Vec<StoredEntry> = self.rows(
-            "SELECT oid, id, source, subject, type, resource_instance, resource, targets, progress, attempts, next_at FROM outbox",
-            vec![],
-        )?;
-        let party: Vec<StoredPartyEntry> =
-            self.rows("SELECT oid, party FROM party_outbox", vec![])?;
-        // Ids are never given out twice, also after their rows are gone.
-        let seqs: Vec<Sequence> = self.rows(
-            "SELECT name, seq FROM sqlite_sequence WHERE name IN ('outbox', 'party_outbox')",
-            vec![],
-        )?;
-        let last = |table: &str| seqs.iter().find(|s| s.name == table).map_or(0, |s| s.seq);
-        Outbox::restore(subs, entries, party, last("outbox"), last("party_outbox")).map_err(corrupt)
-    }
-
     /// Feed one input to the outbox and carry out what it asks for: every storage change before
     /// the next `await`, then the alarm. On failure the outbox in memory is dropped.
     pub(super) async fn drive<R>(&self, input: impl FnOnce(&mut Outbox) -> R) -> Result<R, Error> {
@@ -89,66 +63,6 @@ impl EventLog {
         .map_err(|e| Error::platform("Could not schedule background work", e))
     }
 
-    /// One storage change, as SQL.
-    pub(super) fn apply(&self, change: Change) -> Result<(), Error> {
-        let id = |oid: OutboxId| SqlStorageValue::from(oid.0);
-        match change {
-            Change::Subscription { subscription: s, validated } => self.exec(
-                "INSERT INTO subs (id, subscription, validated, include_subunits) VALUES (?, ?, ?, ?)
-                 ON CONFLICT (id) DO UPDATE SET subscription = excluded.subscription, validated = excluded.validated,
-                 include_subunits = excluded.include_subunits",
-                vec![s.id.0.into(), to_json(&*s)?.into(), i64::from(validated).into(), i64::from(s.include_subunits).into()],
-            ),
-            Change::SubscriptionDeleted(sub) => self.exec("DELETE FROM subs WHERE id = ?", vec![sub.0.into()]),
-            Change::SubscriptionValidated(sub) => self.exec("UPDATE subs SET validated = 1 WHERE id = ?", vec![sub.0.into()]),
-            Change::Queued { oid, event, targets, at } => {
-                let EventRecord { meta: e, json, .. } = *event;
-                self.exec(
-                    "INSERT INTO outbox (oid, event_json, id, source, subject, type, resource_instance, resource, targets, next_at)
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    vec![id(oid), json.into(), e.id.into(), e.source.into(), e.subject.into(), e.type_.into(),
-                         e.resource_instance.into(), e.resource.into(), targets_text(&targets).into(), at.as_millis().into()],
-                )
-            }
-            Change::Progress { oid, progress } => self.exec(
-                "UPDATE outbox SET progress = ? WHERE oid = ?",
-                vec![(progress as i64).into(), id(oid)],
-            ),
-            Change::Backoff { oid, attempts, next_at } => self.exec(
-                "UPDATE outbox SET attempts = ?, next_at = ? WHERE oid = ?",
-                vec![i64::from(attempts).into(), next_at.as_millis().into(), id(oid)],
-            ),
-            Change::Done(oid) => self.exec("DELETE FROM outbox WHERE oid = ?", vec![id(oid)]),
-            Change::PartyQueued { oid, party, event } => self.exec(
-                "INSERT INTO party_outbox (oid, party, entry) VALUES (?, ?, ?)",
-                vec![id(oid), party.0.into(), to_json(&*event)?.into()],
-            ),
-            Change::PartyIndexed(oid) => self.exec("DELETE FROM party_outbox WHERE oid = ?", vec![id(oid)]),
-            Change::Trace { activity, event_id, event_type, target, at } => {
-                let (sub, consumer) = target.map_or((None, None), |(s, c)| (Some(s), Some(c)));
-                self.exec(
-                    "INSERT INTO trace (time, activity, event_id, event_type, consumer, subscription_id) VALUES (?, ?, ?, ?, ?, ?)",
-                    vec![at.as_millis().into(), activity.as_str().into(), event_id.into(), event_type.into(), consumer.into(), sub.map(|s| s.0).into()],
-                )
-            }
-        }
-        .map(|_| ())
-    }
-
-    /// The main unit's subject for sub-unit delivery, from the party register.
-    pub(super) async fn main_unit(
-        &self,
-        mut search: MainUnitSearch,
-    ) -> Result<Option<String>, Error> {
-        loop {
-            let party = authz::load_party(&self.env, &search.lookup()).await?;
-            match search.handle_party(party) {
-                Ok(subject) => return Ok(subject),
-                Err(next) => search = next,
-            }
-        }
-    }
-
     /// Send one party-index entry to the party's object (gone already: sent by someone else).
     pub(super) async fn send_party_entry(
         &self,
@@ -189,7 +103,7 @@ impl EventLog {
             &self.env,
             &cfg,
             &request,
-            &self.local_policies(&event.resource)?,
+            &self.local_policies(Some(&event.resource))?,
             None,
         )
         .await
@@ -218,9 +132,9 @@ impl EventLog {
         let req = EnqueueRequest {
             origin: key,
             event_json: row.event_json,
-            event_id: event.id.clone(),
+            event_id: event.id.to_string(),
             event_type: event.type_.clone(),
-            resource: Some(event.resource.clone()),
+            resource: Some(event.resource.to_string()),
         };
         let calls = subs.iter().map(|sub| {
             let req = &req;
@@ -279,36 +193,5 @@ impl EventLog {
             }
         }
         Ok(())
-    }
-
-    pub(super) fn trace_rows(&self, resource: &str) -> Result<Vec<TraceRow>, Error> {
-        #[derive(Deserialize)]
-        struct Row {
-            time: i64,
-            activity: String,
-            event_id: Option<String>,
-            event_type: Option<String>,
-            consumer: Option<String>,
-            endpoint: Option<String>,
-            subscription_id: Option<SubscriptionId>,
-        }
-        let rows: Vec<Row> = self.rows(
-            "SELECT time, activity, event_id, event_type, consumer, endpoint, subscription_id FROM trace ORDER BY seq",
-            vec![],
-        )?;
-        Ok(rows
-            .into_iter()
-            .map(|r| TraceRow {
-                time: UnixTime::from_millis(r.time).to_timestamp().format(),
-                activity: r.activity,
-                cloud_event_id: r.event_id,
-                resource: Some(resource.to_owned()),
-                event_type: r.event_type,
-                consumer: r.consumer,
-                endpoint: r.endpoint,
-                subscription_id: r.subscription_id,
-                status_code: None,
-            })
-            .collect())
     }
 }

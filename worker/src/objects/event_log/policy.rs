@@ -2,11 +2,12 @@
 //! `EventLog`, read by its own decisions and, through `GET /policy`, by other objects'.
 
 use events_core::authz::builtin::ResourcePolicy;
-use events_core::urn;
+use events_core::urn::{self, ResourceUrn};
 use serde::Deserialize;
 use worker::{Request, Response};
 
-use super::{corrupt, EventLog};
+use super::store::corrupt;
+use super::EventLog;
 use crate::authz::LocalPolicies;
 use crate::error::Error;
 use crate::objects::reply_json;
@@ -35,9 +36,14 @@ impl EventLog {
         Ok(doc)
     }
 
-    pub(super) fn local_policies(&self, resource: &str) -> Result<LocalPolicies, Error> {
+    /// The rule document of the log's resource, for a decision about `resource` (`None`: a
+    /// decision about no resource, which needs none).
+    pub(super) fn local_policies(
+        &self,
+        resource: Option<&ResourceUrn>,
+    ) -> Result<LocalPolicies, Error> {
         let mut local = LocalPolicies::new();
-        if let Some(id) = urn::resource_id(resource) {
+        if let Some(id) = resource.and_then(|r| urn::resource_id(r.as_str())) {
             local.insert(id.to_owned(), self.policy()?);
         }
         Ok(local)

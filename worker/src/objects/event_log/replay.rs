@@ -2,9 +2,10 @@
 //! core's [`Outbox`](events_core::outbox::Outbox) (so authorization is checked again and the
 //! hand-off survives a restart once the call has answered).
 
-use events_core::event::{EventMeta, EventRecord};
+use events_core::event::{EventId, EventMeta, EventRecord};
 use events_core::replay::{ReplayRequest, ReplayStart, REPLAY_LIMIT};
 use events_core::subscription::SubscriptionId;
+use events_core::urn::ResourceUrn;
 use events_core::ApiError;
 use serde::{Deserialize, Serialize};
 
@@ -16,7 +17,7 @@ use crate::error::Error;
 pub struct ReplayCall {
     pub subscription: SubscriptionId,
     /// The log's resource (the subscription's `resourceFilter`).
-    pub resource: String,
+    pub resource: ResourceUrn,
     pub request: ReplayRequest,
 }
 
@@ -32,7 +33,7 @@ pub struct ReplayReply {
 #[derive(Deserialize)]
 struct Row {
     seq: i64,
-    id: String,
+    id: EventId,
     source: String,
     subject: Option<String>,
     alt_subject: Option<String>,
