@@ -476,6 +476,31 @@ fn main() -> ExitCode {
             })
             .await;
             assert!(after["failingSince"].is_null(), "{after}");
+            // The trace log says so too.
+            let logs = c
+                .get(&format!(
+                    "/events/api/v1/storage/events/logs?subscriptionId={sub_id}"
+                ))
+                .platform_token(&platform_token())
+                .send()
+                .await;
+            assert_eq!(logs.status, 200, "{}", logs.body);
+            let activities: Vec<String> = logs.json()["entries"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .iter()
+                .map(|e| e["activity"].as_str().unwrap_or_default().to_owned())
+                .collect();
+            let disabled_at = activities
+                .iter()
+                .position(|a| a == "EndpointDisabled")
+                .expect("EndpointDisabled traced");
+            let enabled_at = activities
+                .iter()
+                .position(|a| a == "EndpointEnabled")
+                .expect("EndpointEnabled traced");
+            assert!(disabled_at < enabled_at, "{activities:?}");
             // Enabling an active subscription changes nothing.
             let again = post_json(
                 &c,

@@ -13,8 +13,12 @@
 //! 4. exactly `delays + 1` failed attempts before a dead letter, never one more, and never a
 //!    retry before its delay has passed;
 //! 5. a deleted subscription is sent nothing more and accepts nothing;
-//! 6. the object's alarm is set whenever work is pending (no stuck queue), and at the end,
-//!    with a healthy endpoint, everything acknowledged is delivered or a dead letter.
+//! 6. the object's alarm is set whenever work is pending (no stuck queue) and the subscription is
+//!    not disabled, and at the end, with a healthy endpoint (and the subscription enabled),
+//!    everything acknowledged is delivered or a dead letter;
+//! 7. endpoint health: a subscription is disabled exactly when its endpoint has failed every
+//!    attempt for the configured time, is sent nothing while disabled, and `enable` resumes it;
+//!    every attempt reported is logged once.
 //!
 //! `SIM_SEEDS=100000 cargo test -p altinn-events-core simulation` runs more seeds.
 
@@ -286,6 +290,13 @@ struct World {
     /// Keys acknowledged, to their first seq.
     acked: BTreeMap<String, Seq>,
     deleted: bool,
+    /// Disable after failing this long (`None`: never), and the oracle's own health books.
+    disable_after: Option<i64>,
+    failing_since: Option<UnixTime>,
+    disabled: bool,
+    /// Attempts reported to the machine for open entries, and attempt-log rows it wrote.
+    reported: usize,
+    logged: usize,
     published: u32,
     validations: u32,
     log: Vec<String>,
@@ -302,7 +313,8 @@ impl World {
         let mut rng = Rng::new(seed);
         let delays = (0..rng.below(4)).map(|_| rng.below(6) as u32).collect();
         let schedule = RetrySchedule::new(delays);
-        let queue = DeliveryQueue::new(schedule.clone());
+        let disable_after = rng.chance(50).then(|| rng.below(20_000) as i64);
+        let queue = DeliveryQueue::new(schedule.clone()).with_disable_after(disable_after);
         World {
             rng,
             now: UnixTime::from_millis(1_735_725_600_000),
@@ -313,6 +325,11 @@ impl World {
             tracks: BTreeMap::new(),
             acked: BTreeMap::new(),
             deleted: false,
+            disable_after,
+            failing_since: None,
+            disabled: false,
+            reported: 0,
+            logged: 0,
             published: 0,
             validations: 0,
             log: Vec::new(),
@@ -444,6 +461,7 @@ impl World {
                         record.attempt, record.seq
                     ));
                 }
+                self.logged += 1;
             }
             Change::Subscription { .. }
             | Change::Pruned { .. }
@@ -495,6 +513,21 @@ impl World {
                 ));
             }
         }
+        if self.queue.health().disabled_at.is_some() != self.disabled {
+            return fail(format!(
+                "disabled: machine {:?}, oracle {} (failing since {:?}, after {:?})",
+                self.queue.health().disabled_at,
+                self.disabled,
+                self.failing_since,
+                self.disable_after
+            ));
+        }
+        if self.logged != self.reported {
+            return fail(format!(
+                "{} attempts reported, {} logged",
+                self.reported, self.logged
+            ));
+        }
         if pending
             .iter()
             .chain(&dead)
@@ -504,7 +537,11 @@ impl World {
         }
         if self.queue.run.is_none() {
             let want = self.queue.poll_timeout();
-            if self.queue.is_live() && !pending.is_empty() && self.store.alarm.is_none() {
+            if self.queue.is_live()
+                && !pending.is_empty()
+                && !self.disabled
+                && self.store.alarm.is_none()
+            {
                 return fail("work is pending but no alarm is set".into());
             }
             if self.queue.alarm.is_some() && self.store.alarm != want {
@@ -523,6 +560,9 @@ impl World {
             return fail(format!(
                 "POST of {seq:?} after the subscription was deleted"
             ));
+        }
+        if self.disabled {
+            return fail(format!("POST of {seq:?} while disabled"));
         }
         let max = self.max_attempts();
         let now = self.now;
@@ -626,7 +666,8 @@ impl World {
                 }
                 self.drain(Cause::PutValidate)
             }
-            87..=94 if !self.deleted => self.subscribe(),
+            87..=90 if !self.deleted => self.subscribe(),
+            91..=94 => self.enable(),
             95..=96 => {
                 self.log.push("delete".into());
                 self.deleted = true;
@@ -637,12 +678,37 @@ impl World {
         }
     }
 
+    fn enable(&mut self) -> Check {
+        self.log.push("enable".into());
+        match (self.queue.handle_enable(self.now), self.deleted) {
+            (Ok(resumed), false) if resumed == self.disabled => {}
+            (Err(Gone), true) => {}
+            (other, deleted) => {
+                return fail(format!(
+                    "enable gave {other:?} (deleted {deleted}, disabled {})",
+                    self.disabled
+                ))
+            }
+        }
+        if !self.deleted && self.disabled {
+            self.disabled = false;
+            self.failing_since = None;
+            // The head is due at once (not after the rest of its delay).
+            let now = self.now;
+            if let Some(head) = self.tracks.values_mut().find(|t| t.status == Status::Open) {
+                head.not_before = head.not_before.min(now);
+            }
+        }
+        self.drain(Cause::Other)
+    }
+
     fn restart(&mut self) -> Check {
         self.log.push("restart".into());
         self.queue = self
             .store
             .restore(&self.schedule)
-            .map_err(|e| format!("restore: {e}"))?;
+            .map_err(|e| format!("restore: {e}"))?
+            .with_disable_after(self.disable_after);
         Ok(())
     }
 
@@ -687,12 +753,26 @@ impl World {
                     let now = self.now;
                     let delays = self.schedule.clone();
                     let t = self.track(seq)?;
-                    if matches!(t.status, Status::Open) {
+                    let open = matches!(t.status, Status::Open);
+                    if open {
                         if outcome.success() {
                             t.got_2xx = true;
                         } else {
                             t.failures += 1;
                             t.not_before = delays.next_attempt_at(t.failures, now).unwrap_or(now);
+                        }
+                    }
+                    if open && !self.deleted {
+                        self.reported += 1;
+                        if outcome.success() {
+                            self.failing_since = None;
+                        } else {
+                            let since = *self.failing_since.get_or_insert(now);
+                            if self.disable_after.is_some_and(|d| {
+                                now.as_millis().saturating_sub(since.as_millis()) >= d
+                            }) {
+                                self.disabled = true;
+                            }
                         }
                     }
                     self.queue.handle_outcome(self.now, seq, outcome);
@@ -739,6 +819,9 @@ impl World {
     /// With a healthy endpoint and no crashes, run until the queue is idle; everything
     /// acknowledged must then be delivered or a dead letter (invariant 6).
     fn settle(&mut self) -> Check {
+        if self.disabled {
+            self.enable()?;
+        }
         for _ in 0..10_000 {
             if self.store.alarm.is_none() {
                 break;
