@@ -637,5 +637,47 @@ fn main() -> ExitCode {
         },
     );
 
+    suite.test(
+        "a_large_replay_window_goes_on_through_a_cursor",
+        |ctx| async move {
+            let c = ctx.client();
+            let receiver = TestReceiver::start();
+            let (sub_id, _, resource, token) =
+                subscribe(&c, &receiver, json!({"typeFilter": "test.created"}), true).await;
+            // 510 stored events, of which only bulk-5, bulk-105, … match the subscription.
+            for n in 0..510 {
+                let mut e = event(&format!("bulk-{n}"), &resource);
+                if n % 100 != 5 {
+                    e["type"] = json!("test.other");
+                }
+                publish_ok(&c, &token, &e).await;
+            }
+            receiver.wait_for(7, T).await;
+            receiver.clear();
+            let path = format!("{SUBSCRIPTIONS}/{sub_id}/replay");
+            let first = post_json(&c, &token, &path, &json!({"after": "bulk-0"})).await;
+            // The first call looks at bulk-1 … bulk-500.
+            assert_eq!(first["requeued"], json!(5), "{first}");
+            let cursor = first["cursor"].as_str().expect("more remain").to_owned();
+            let rest = post_json(
+                &c,
+                &token,
+                &path,
+                &json!({"after": "bulk-0", "cursor": cursor}),
+            )
+            .await;
+            assert_eq!(
+                rest,
+                json!({"requeued": 1}),
+                "bulk-505, and no cursor: the window is done"
+            );
+            let got = receiver.wait_for(6, T).await;
+            assert_eq!(
+                delivered_ids(&got),
+                vec!["bulk-5", "bulk-105", "bulk-205", "bulk-305", "bulk-405", "bulk-505"]
+            );
+        },
+    );
+
     suite.run()
 }
