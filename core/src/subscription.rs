@@ -405,6 +405,23 @@ impl Subscription {
     pub fn to_json(&self) -> String {
         to_json(&SubscriptionJson::from(self))
     }
+
+    /// [`Subscription::to_json`] with this service's properties (`extra`, an object such as
+    /// the endpoint's health or the signing secret; `None`: none) after Altinn's.
+    pub fn to_json_with<E: Serialize>(&self, extra: Option<&E>) -> String {
+        to_json(&WithExtra {
+            subscription: SubscriptionJson::from(self),
+            extra,
+        })
+    }
+}
+
+#[derive(Serialize)]
+struct WithExtra<'a, E> {
+    #[serde(flatten)]
+    subscription: SubscriptionJson<'a>,
+    #[serde(flatten)]
+    extra: Option<&'a E>,
 }
 
 /// The API shape of a [`Subscription`] (spec §8.1).
@@ -443,6 +460,26 @@ impl<'a> From<&'a Subscription> for SubscriptionJson<'a> {
             include_subunits: s.include_subunits,
         }
     }
+}
+
+/// `{"count": n, "subscriptions": [...]}` with each subscription's extra properties (see
+/// [`Subscription::to_json_with`]).
+pub fn list_json_with<E: Serialize>(subs: &[(Subscription, Option<E>)]) -> String {
+    #[derive(Serialize)]
+    struct SubscriptionList<'a, E> {
+        count: usize,
+        subscriptions: Vec<WithExtra<'a, E>>,
+    }
+    to_json(&SubscriptionList {
+        count: subs.len(),
+        subscriptions: subs
+            .iter()
+            .map(|(s, extra)| WithExtra {
+                subscription: SubscriptionJson::from(s),
+                extra: extra.as_ref(),
+            })
+            .collect(),
+    })
 }
 
 /// `{"count": n, "subscriptions": [...]}`.
@@ -627,6 +664,25 @@ mod tests {
             r#"{"id":4711,"endPoint":"https://webhook.example.com/","sourceFilter":"https://ttd.apps.altinn.no/ttd/apps-test","resourceFilter":"urn:altinn:resource:app_ttd_apps-test","typeFilter":"app.instance.process.completed","consumer":"/org/ttd","createdBy":"/org/ttd","created":"2025-03-01T10:20:00.123Z","validated":false,"includeSubunits":false}"#
         );
         assert_eq!(list_json(&[]), r#"{"count":0,"subscriptions":[]}"#);
+        // This service's properties come after Altinn's.
+        let extra = json!({"status": "active", "queued": 0});
+        let with = s.to_json_with(Some(&extra));
+        assert!(with.starts_with(r#"{"id":4711,"endPoint":"#), "{with}");
+        assert!(
+            with.ends_with(r#""includeSubunits":false,"queued":0,"status":"active"}"#),
+            "{with}"
+        );
+        assert_eq!(s.to_json_with::<serde_json::Value>(None), s.to_json());
+        let list = list_json_with(&[(s.clone(), Some(extra)), (s.clone(), None)]);
+        assert!(
+            list.starts_with(r#"{"count":2,"subscriptions":[{"id":4711,"#),
+            "{list}"
+        );
+        assert!(
+            list.contains(r#""includeSubunits":false,"queued":0,"status":"active"},{"id":4711"#),
+            "{list}"
+        );
+        assert!(list.ends_with(r#""includeSubunits":false}]}"#), "{list}");
     }
 
     #[wasm_bindgen_test(unsupported = test)]

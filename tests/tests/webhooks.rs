@@ -401,6 +401,32 @@ fn main() -> ExitCode {
                 healthy["lastSuccessAt"].is_string() && healthy["failingSince"].is_null(),
                 "{healthy}"
             );
+            let keys: Vec<&str> = healthy
+                .as_object()
+                .unwrap()
+                .keys()
+                .map(String::as_str)
+                .collect();
+            assert_eq!(
+                keys,
+                [
+                    "id",
+                    "endPoint",
+                    "resourceFilter",
+                    "consumer",
+                    "createdBy",
+                    "created",
+                    "validated",
+                    "includeSubunits",
+                    "status",
+                    "lastSuccessAt",
+                    "lastFailureAt",
+                    "failingSince",
+                    "queued",
+                    "deadLetters"
+                ],
+                "Altinn's properties first, in Altinn's order"
+            );
             receiver.respond_with(503);
             receiver.clear();
             publish_ok(&c, &token, &event("missed-1", &resource)).await;

@@ -36,7 +36,7 @@ mod wire;
 
 use control::signature_headers;
 pub use control::{AttemptPage, AttemptView, HealthView};
-use store::SCHEMA;
+use store::{migrate, SCHEMA};
 use wire::post_webhook;
 pub use wire::{DeadLetter, EnqueueReply, EnqueueRequest, InitRequest, SecretReply, TraceRow};
 
@@ -281,7 +281,8 @@ impl Delivery {
 
 impl worker::DurableObject for Delivery {
     fn new(state: State, env: Env) -> Self {
-        if let Err(e) = state.storage().sql().exec(SCHEMA, None) {
+        let sql = state.storage().sql();
+        if let Err(e) = sql.exec(SCHEMA, None).and_then(|_| migrate(&sql)) {
             worker::console_error!("Delivery schema: {e}");
         }
         Delivery {

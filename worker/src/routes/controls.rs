@@ -28,20 +28,6 @@ pub fn new_secret() -> Result<Secret, Error> {
     Ok(Secret::from_random(bytes))
 }
 
-/// The subscription's JSON with `extra`'s fields added.
-pub fn with_fields(
-    subscription_json: &str,
-    extra: &impl Serialize,
-) -> Result<serde_json::Value, Error> {
-    let mut value: serde_json::Value = serde_json::from_str(subscription_json)?;
-    if let (Some(object), serde_json::Value::Object(fields)) =
-        (value.as_object_mut(), serde_json::to_value(extra)?)
-    {
-        object.extend(fields);
-    }
-    Ok(value)
-}
-
 /// The endpoint health of subscription `id` (`None`: its delivery object holds no live
 /// subscription, so there is nothing to report).
 pub async fn health(env: &Env, id: SubscriptionId) -> Result<Option<HealthView>, Error> {

@@ -7,8 +7,8 @@ use events_core::delivery::validation_event;
 use events_core::delivery_queue::QueuedEvent;
 use events_core::identity::Consumer;
 use events_core::subscription::{
-    app_subject_lookup, check_request, complete_app, complete_generic, list_json, Kind,
-    RegisterLookup, Subscription, SubscriptionId, SubscriptionRequest,
+    app_subject_lookup, check_request, complete_app, complete_generic, list_json, list_json_with,
+    Kind, RegisterLookup, Subscription, SubscriptionId, SubscriptionRequest,
 };
 use events_core::time::Timestamp;
 use events_core::ApiError;
@@ -140,8 +140,7 @@ pub async fn create(mut req: Request, env: &Env, cfg: &Config) -> Result<Respons
     )
     .await?;
     // The secret is shown here and by `GET …/secret`, never in a subscription's GET or list.
-    let body = controls::with_fields(&sub.to_json(), &signing)?;
-    let mut resp = http::json(201, body.to_string())?;
+    let mut resp = http::json(201, sub.to_json_with(Some(&signing)))?;
     http::set_header(&mut resp, "location", &format!("{PATH}/{}", sub.id))?;
     Ok(resp)
 }
@@ -164,20 +163,12 @@ pub async fn list(req: Request, env: &Env, cfg: &Config) -> Result<Response, Api
     .await?;
     let healths =
         futures_util::future::join_all(subs.iter().map(|s| controls::health(env, s.id))).await;
-    let mut list: serde_json::Value =
-        serde_json::from_str(&list_json(&subs)).map_err(Error::from)?;
-    if let Some(items) = list.get_mut("subscriptions").and_then(|v| v.as_array_mut()) {
-        for (item, health) in items.iter_mut().zip(healths) {
-            if let (Some(object), Some(health)) = (item.as_object_mut(), health?) {
-                if let serde_json::Value::Object(fields) =
-                    serde_json::to_value(health).map_err(Error::from)?
-                {
-                    object.extend(fields);
-                }
-            }
-        }
-    }
-    http::json(200, list.to_string())
+    let with_health = subs
+        .into_iter()
+        .zip(healths)
+        .map(|(sub, health)| health.map(|h| (sub, h)))
+        .collect::<Result<Vec<_>, Error>>()?;
+    http::json(200, list_json_with(&with_health))
 }
 
 /// The subscription `id` if the caller created it: 404 if it does not exist, 403 if it is
@@ -210,11 +201,8 @@ pub async fn get(
     raw_id: &str,
 ) -> Result<Response, ApiError> {
     let sub = owned_by_caller(&req, env, cfg, raw_id).await?;
-    let body = match controls::health(env, sub.id).await? {
-        Some(health) => controls::with_fields(&sub.to_json(), &health)?,
-        None => serde_json::from_str(&sub.to_json()).map_err(Error::from)?,
-    };
-    http::json(200, body.to_string())
+    let health = controls::health(env, sub.id).await?;
+    http::json(200, sub.to_json_with(health.as_ref()))
 }
 
 /// Stop delivery, remove the subscription from matching, then from the directory; each step

@@ -51,6 +51,24 @@ CREATE TABLE IF NOT EXISTS signing (
 );
 ";
 
+/// Queues stored before webhook ids existed get theirs: the event's first position is its own.
+pub(super) fn migrate(sql: &worker::SqlStorage) -> Result<(), worker::Error> {
+    for table in ["queue", "dead_letters"] {
+        if sql
+            .exec(&format!("SELECT msg FROM {table} LIMIT 0"), None)
+            .is_err()
+        {
+            sql.exec(
+                &format!(
+                    "ALTER TABLE {table} ADD COLUMN msg INTEGER NOT NULL DEFAULT 0; UPDATE {table} SET msg = seq"
+                ),
+                None,
+            )?;
+        }
+    }
+    Ok(())
+}
+
 impl Delivery {
     pub(super) fn exec(&self, query: &str, args: Vec<SqlStorageValue>) -> Result<(), Error> {
         let sql = self.state.storage().sql();
