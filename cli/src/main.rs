@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 use serde_json::{json, Value};
 
 use crate::api::{http_client, resource_urn, Api, Method, APP_EVENTS, EVENTS, SUBSCRIPTIONS};
@@ -295,6 +295,48 @@ enum SubscriptionsCommand {
     Delete {
         id: u64,
     },
+    /// A subscription's delivery attempts, oldest first (every page from --after on).
+    Attempts {
+        id: u64,
+        /// Start after this position of the attempt log (the `after` of a `next` link; default:
+        /// the oldest attempt kept).
+        #[arg(long)]
+        after: Option<u64>,
+        /// Page size, 1 to 1000 (default 50).
+        #[arg(long)]
+        size: Option<u32>,
+    },
+    /// Queue stored events of a window again for a subscription.
+    Replay(ReplayArgs),
+    /// Resume a disabled subscription where it stopped.
+    Enable {
+        id: u64,
+    },
+    /// Print a subscription's signing secret, or with --rotate make a new one.
+    Secret {
+        id: u64,
+        /// Make a new secret (the previous one still signs deliveries for 24 hours).
+        #[arg(long)]
+        rotate: bool,
+    },
+}
+
+#[derive(Args)]
+#[command(group(ArgGroup::new("start").required(true).args(["from", "after"])))]
+struct ReplayArgs {
+    id: u64,
+    /// Events stored at or after this time (with a time zone, e.g. 2026-01-01T00:00:00Z).
+    #[arg(long)]
+    from: Option<String>,
+    /// Events stored after the event with this id.
+    #[arg(long)]
+    after: Option<String>,
+    /// Events stored at or before this time (default: now).
+    #[arg(long)]
+    to: Option<String>,
+    /// Go on where a previous replay stopped (the `cursor` it printed).
+    #[arg(long)]
+    cursor: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -771,7 +813,83 @@ fn subscriptions_command(context: &Context, command: SubscriptionsCommand) -> Re
             )?;
             context.printer.value(&json!({"deleted": id}))
         }
+        SubscriptionsCommand::Attempts { id, after, size } => {
+            let params = [
+                ("after", after.map(|a| a.to_string()).unwrap_or_default()),
+                ("size", size.map(|s| s.to_string()).unwrap_or_default()),
+            ];
+            let url = api.url_with(&format!("{SUBSCRIPTIONS}/{id}/attempts"), &params)?;
+            let attempts = attempt_pages(&api, url)?;
+            context.printer.list(&attempts, output::ATTEMPT_COLUMNS)
+        }
+        SubscriptionsCommand::Replay(args) => {
+            let url = api.url(&format!("{SUBSCRIPTIONS}/{}/replay", args.id));
+            let body = replay_body(&args);
+            let answer = api
+                .send(
+                    Method::Post,
+                    &url,
+                    Some(("application/json", body.to_string())),
+                )?
+                .json()?;
+            if let Some(cursor) = answer.get("cursor").and_then(Value::as_str) {
+                eprintln!("altinn-events: more stored events remain; go on with --cursor {cursor}");
+            }
+            context.printer.value(&answer)
+        }
+        SubscriptionsCommand::Enable { id } => {
+            let url = api.url(&format!("{SUBSCRIPTIONS}/{id}/enable"));
+            context
+                .printer
+                .value(&api.send(Method::Post, &url, None)?.json()?)
+        }
+        SubscriptionsCommand::Secret { id, rotate } => {
+            let (method, path) = if rotate {
+                (Method::Post, format!("{SUBSCRIPTIONS}/{id}/secret/rotate"))
+            } else {
+                (Method::Get, format!("{SUBSCRIPTIONS}/{id}/secret"))
+            };
+            let answer = api.send(method, &api.url(&path), None)?;
+            context.printer.value(&answer.json()?)
+        }
     }
+}
+
+/// Every attempt from `url` on, following each page's `next` link (the attempt log is bounded,
+/// so this ends).
+fn attempt_pages(api: &Api, url: String) -> Result<Vec<Value>> {
+    let mut url = url;
+    let mut attempts = Vec::new();
+    loop {
+        let page = api.send(Method::Get, &url, None)?.json()?;
+        let rows = page
+            .get("attempts")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let empty = rows.is_empty();
+        attempts.extend(rows);
+        match page.get("next").and_then(Value::as_str) {
+            Some(next) if !empty && next != url => url = next.to_owned(),
+            _ => return Ok(attempts),
+        }
+    }
+}
+
+/// The body of `POST …/replay`: the flags given, by their API names.
+fn replay_body(args: &ReplayArgs) -> Value {
+    let mut body = json!({});
+    for (name, value) in [
+        ("from", &args.from),
+        ("after", &args.after),
+        ("to", &args.to),
+        ("cursor", &args.cursor),
+    ] {
+        if let Some(value) = value {
+            body[name] = json!(value);
+        }
+    }
+    body
 }
 
 fn deadletters_command(context: &Context, command: DeadlettersCommand) -> Result<()> {
@@ -805,6 +923,111 @@ mod tests {
     #[test]
     fn command_line_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    fn subscriptions(args: &[&str]) -> std::result::Result<SubscriptionsCommand, clap::Error> {
+        let mut all = vec!["altinn-events", "subscriptions"];
+        all.extend(args);
+        match Cli::try_parse_from(all)?.command {
+            Command::Subscriptions(command) => Ok(command),
+            _ => panic!("not a subscriptions command"),
+        }
+    }
+
+    #[test]
+    fn replay_flags_make_the_request_body() {
+        let body = |args: &[&str]| match subscriptions(args) {
+            Ok(SubscriptionsCommand::Replay(replay)) => (replay.id, replay_body(&replay)),
+            Ok(_) => panic!("not replay"),
+            Err(err) => panic!("{args:?}: {err}"),
+        };
+        assert_eq!(
+            body(&["replay", "7", "--from", "2026-01-01T00:00:00Z"]),
+            (7, json!({"from": "2026-01-01T00:00:00Z"}))
+        );
+        assert_eq!(
+            body(&[
+                "replay",
+                "7",
+                "--from",
+                "2026-01-01T00:00:00Z",
+                "--to",
+                "2026-01-02T00:00:00+01:00",
+                "--cursor",
+                "42",
+            ]),
+            (
+                7,
+                json!({"from": "2026-01-01T00:00:00Z", "to": "2026-01-02T00:00:00+01:00", "cursor": "42"})
+            )
+        );
+        assert_eq!(
+            body(&[
+                "replay",
+                "8",
+                "--after",
+                "e-1",
+                "--to",
+                "2026-01-02T00:00:00Z"
+            ]),
+            (8, json!({"after": "e-1", "to": "2026-01-02T00:00:00Z"}))
+        );
+        // Where the replay starts: exactly one of --from and --after.
+        for bad in [
+            &["replay", "7"][..],
+            &["replay", "7", "--to", "2026-01-02T00:00:00Z"],
+            &[
+                "replay",
+                "7",
+                "--from",
+                "2026-01-01T00:00:00Z",
+                "--after",
+                "e-1",
+            ],
+            &["replay", "--from", "2026-01-01T00:00:00Z"],
+        ] {
+            assert!(subscriptions(bad).is_err(), "{bad:?} parses");
+        }
+    }
+
+    #[test]
+    fn attempts_enable_and_secret_flags() {
+        assert!(matches!(
+            subscriptions(&["attempts", "7"]),
+            Ok(SubscriptionsCommand::Attempts {
+                id: 7,
+                after: None,
+                size: None
+            })
+        ));
+        assert!(matches!(
+            subscriptions(&["attempts", "7", "--after", "120", "--size", "1000"]),
+            Ok(SubscriptionsCommand::Attempts {
+                id: 7,
+                after: Some(120),
+                size: Some(1000)
+            })
+        ));
+        assert!(subscriptions(&["attempts", "7", "--after", "-1"]).is_err());
+        assert!(matches!(
+            subscriptions(&["enable", "7"]),
+            Ok(SubscriptionsCommand::Enable { id: 7 })
+        ));
+        assert!(matches!(
+            subscriptions(&["secret", "7"]),
+            Ok(SubscriptionsCommand::Secret {
+                id: 7,
+                rotate: false
+            })
+        ));
+        assert!(matches!(
+            subscriptions(&["secret", "7", "--rotate"]),
+            Ok(SubscriptionsCommand::Secret {
+                id: 7,
+                rotate: true
+            })
+        ));
+        assert!(subscriptions(&["secret"]).is_err());
     }
 
     #[test]

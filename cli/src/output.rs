@@ -24,6 +24,16 @@ pub const SUBSCRIPTION_COLUMNS: &[Column] = &[
     ("TYPE", "/typeFilter"),
     ("VALIDATED", "/validated"),
 ];
+pub const ATTEMPT_COLUMNS: &[Column] = &[
+    ("EVENT", "/eventId"),
+    ("ATTEMPT", "/attempt"),
+    ("TIME", "/time"),
+    ("OUTCOME", "/outcome"),
+    ("STATUS", "/statusCode"),
+    ("LATENCY_MS", "/latencyMs"),
+    ("NEXT_ATTEMPT", "/nextAttemptAt"),
+    ("NOTE", "/note"),
+];
 pub const DEAD_LETTER_COLUMNS: &[Column] = &[
     ("EVENT", "/event/id"),
     ("TYPE", "/event/type"),

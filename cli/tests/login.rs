@@ -490,6 +490,22 @@ async fn fake_api(
         ("POST", "/events/api/v1/subscriptions/7/deadletters/redeliver") => axum::Json(json!({"redelivered": 1})).into_response(),
         ("GET", "/events/api/v1/app/ttd/apps-test") | ("GET", "/events/api/v1/app/party") => axum::Json(json!([])).into_response(),
         ("GET", "/events/api/v1/subscriptions/8") => (StatusCode::NOT_FOUND, "{\"title\":\"Not Found\"}").into_response(),
+        // Two pages of attempts: the first (size 2) links the second.
+        ("GET", "/events/api/v1/subscriptions/7/attempts") => {
+            let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or_default();
+            let attempt = |n: u32, outcome: &str| json!({"eventId": "e-1", "attempt": n, "time": "2026-11-30T00:00:00Z", "outcome": outcome, "latencyMs": 5});
+            match uri.query() {
+                Some("size=2") => axum::Json(json!({"count": 2, "attempts": [attempt(1, "timeout"), attempt(2, "http_error")],
+                    "next": format!("http://{host}/events/api/v1/subscriptions/7/attempts?after=2&size=2")})).into_response(),
+                _ => axum::Json(json!({"count": 1, "attempts": [attempt(3, "success")]})).into_response(),
+            }
+        }
+        ("GET", "/events/api/v1/subscriptions/7/secret") => axum::Json(json!({"secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"})).into_response(),
+        ("POST", "/events/api/v1/subscriptions/7/secret/rotate") => axum::Json(json!({"secret": "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"})).into_response(),
+        ("POST", "/events/api/v1/subscriptions/7/enable") => axum::Json(json!({"status": "active", "lastSuccessAt": null, "lastFailureAt": null, "failingSince": null, "queued": 3, "deadLetters": 0})).into_response(),
+        ("POST", "/events/api/v1/subscriptions/7/replay") if headers.get("content-type").is_some_and(|c| c == "application/json") => {
+            axum::Json(json!({"requeued": 500, "cursor": "512"})).into_response()
+        }
         _ => StatusCode::NOT_FOUND.into_response(),
     }
 }
@@ -585,6 +601,68 @@ async fn api_commands_call_altinns_routes() {
     )
     .is_empty());
 
+    // Every page of attempts, one line each.
+    let attempts = lines(
+        &run.cli(&cli(vec!["subscriptions", "attempts", "7", "--size", "2"]))
+            .await,
+    );
+    assert_eq!(
+        attempts
+            .iter()
+            .map(|a| a["attempt"].clone())
+            .collect::<Vec<_>>(),
+        vec![json!(1), json!(2), json!(3)]
+    );
+    let out = run
+        .cli(&cli(vec![
+            "subscriptions",
+            "attempts",
+            "7",
+            "--after",
+            "2",
+            "--size",
+            "2",
+            "--pretty",
+        ]))
+        .await;
+    assert!(
+        text(&out.stdout).starts_with("EVENT  ATTEMPT  TIME"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(
+        lines(&run.cli(&cli(vec!["subscriptions", "secret", "7"])).await),
+        vec![json!({"secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"})]
+    );
+    assert_eq!(
+        lines(
+            &run.cli(&cli(vec!["subscriptions", "secret", "7", "--rotate"]))
+                .await
+        ),
+        vec![json!({"secret": "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"})]
+    );
+    assert_eq!(
+        lines(&run.cli(&cli(vec!["subscriptions", "enable", "7"])).await)[0]["status"],
+        "active"
+    );
+    let out = run
+        .cli(&cli(vec![
+            "subscriptions",
+            "replay",
+            "7",
+            "--from",
+            "2026-11-30T00:00:00Z",
+            "--to",
+            "2026-11-30T12:00:00Z",
+        ]))
+        .await;
+    assert_eq!(lines(&out), vec![json!({"requeued": 500, "cursor": "512"})]);
+    assert!(
+        text(&out.stderr).contains("--cursor 512"),
+        "{}",
+        text(&out.stderr)
+    );
+
     // An API error: exit 4 with the status and the body.
     let out = run.cli(&cli(vec!["subscriptions", "get", "8"])).await;
     assert_eq!(out.status.code(), Some(4));
@@ -616,6 +694,19 @@ async fn api_commands_call_altinns_routes() {
             "GET",
             "/events/api/v1/app/party?from=2026-01-01T00%3A00%3A00%2B01%3A00&party=50001337",
         ),
+        ("GET", "/events/api/v1/subscriptions/7/attempts?size=2"),
+        (
+            "GET",
+            "/events/api/v1/subscriptions/7/attempts?after=2&size=2",
+        ),
+        (
+            "GET",
+            "/events/api/v1/subscriptions/7/attempts?after=2&size=2",
+        ),
+        ("GET", "/events/api/v1/subscriptions/7/secret"),
+        ("POST", "/events/api/v1/subscriptions/7/secret/rotate"),
+        ("POST", "/events/api/v1/subscriptions/7/enable"),
+        ("POST", "/events/api/v1/subscriptions/7/replay"),
         ("GET", "/events/api/v1/subscriptions/8"),
     ];
     let expected: Vec<(String, String)> = expected
@@ -623,6 +714,16 @@ async fn api_commands_call_altinns_routes() {
         .map(|(m, u)| (m.to_string(), u.to_string()))
         .collect();
     assert_eq!(requests, expected);
+    let replayed = seen
+        .lock()
+        .expect("lock")
+        .iter()
+        .find(|(m, u, _)| m == "POST" && u.ends_with("/replay"))
+        .map(|(_, _, body)| serde_json::from_str::<Value>(body).expect("json body"));
+    assert_eq!(
+        replayed,
+        Some(json!({"from": "2026-11-30T00:00:00Z", "to": "2026-11-30T12:00:00Z"}))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -32,7 +32,9 @@ fn main() -> ExitCode {
     });
     suite.test("schemathesis_with_tokens", |ctx| async move {
         // The document's example resource belongs to ttd, so the example subscription is
-        // created (201) and its body checked against the Subscription schema.
+        // created (201) and its body checked against the CreatedSubscription schema; the
+        // subscriptions created here are ttd's, so the operations on one subscription (its
+        // secret, attempts, enable, replay) answer 200 for the ids that exist and 404 otherwise.
         put_policy(&ctx.client(), "ttd-demo", json!({"owner": "ttd"})).await;
         // Everything but registering app events, which needs the app's own platform token.
         let platform = platform_token();

@@ -13,10 +13,16 @@
 //! `UPDATE_OPENAPI=1 cargo test -p altinn-events-worker --lib openapi` rewrites the file.
 
 use events_core::authz::builtin::RULE_ATTRIBUTES;
+use events_core::delivery::DEFAULT_DISABLE_AFTER_HOURS;
+use events_core::delivery_queue::{
+    DEFAULT_ATTEMPT_PAGE, KEEP_ATTEMPTS, MAX_ATTEMPT_PAGE, RESPONSE_PREFIX_BYTES,
+};
 use events_core::error::{JSON_UTF8, PROBLEM_JSON};
 use events_core::identity::{SCOPE_PUBLISH, SCOPE_PUBLISH_ADMIN, SCOPE_SUBSCRIBE};
 use events_core::json::MAX_DEPTH;
 use events_core::query::{DEFAULT_SIZE, MAX_GENERIC_SIZE};
+use events_core::replay::REPLAY_LIMIT;
+use events_core::signing::ROTATION_OVERLAP_MS;
 use serde_json::{json, Map, Value};
 
 use crate::http::{CLOUDEVENTS_JSON, MAX_BODY_BYTES, TEXT_PLAIN};
@@ -56,6 +62,11 @@ routes! {
     Route::ValidateSubscription(_) => Route::ValidateSubscription("42"),
     Route::DeadLetters(_) => Route::DeadLetters("42"),
     Route::Redeliver(_) => Route::Redeliver("42"),
+    Route::SubscriptionSecret(_) => Route::SubscriptionSecret("42"),
+    Route::RotateSecret(_) => Route::RotateSecret("42"),
+    Route::Attempts(_) => Route::Attempts("42"),
+    Route::Enable(_) => Route::Enable("42"),
+    Route::Replay(_) => Route::Replay("42"),
     Route::Inbound => Route::Inbound,
     Route::Outbound => Route::Outbound,
     Route::StorageEvents => Route::StorageEvents,
@@ -123,6 +134,26 @@ pub fn route_doc(route: Route<'_>) -> RouteDoc {
         Route::Redeliver(id) => (
             "/events/api/v1/subscriptions/{id}/deadletters/redeliver",
             vec![(Verb::Post, redeliver(id))],
+        ),
+        Route::SubscriptionSecret(id) => (
+            "/events/api/v1/subscriptions/{id}/secret",
+            vec![(Verb::Get, signing_secret(id))],
+        ),
+        Route::RotateSecret(id) => (
+            "/events/api/v1/subscriptions/{id}/secret/rotate",
+            vec![(Verb::Post, rotate_secret(id))],
+        ),
+        Route::Attempts(id) => (
+            "/events/api/v1/subscriptions/{id}/attempts",
+            vec![(Verb::Get, attempts(id))],
+        ),
+        Route::Enable(id) => (
+            "/events/api/v1/subscriptions/{id}/enable",
+            vec![(Verb::Post, enable(id))],
+        ),
+        Route::Replay(id) => (
+            "/events/api/v1/subscriptions/{id}/replay",
+            vec![(Verb::Post, replay(id))],
         ),
         Route::Inbound => ("/events/api/v1/inbound", vec![(Verb::Post, fan_out(true))]),
         Route::Outbound => (
@@ -251,7 +282,7 @@ fn tags() -> Value {
     let mut tags = vec![
         json!({"name": "App", "description": "App events: Altinn apps publish instance events; service owners read them per app, anyone reads them per party, each event authorized for the caller."}),
         json!({"name": "Events", "description": "Generic events: publish and read CloudEvents of any resource."}),
-        json!({"name": "Subscription", "description": "Webhook subscriptions of the caller, and (this service's addition) their dead letters and redelivery."}),
+        json!({"name": "Subscription", "description": "Webhook subscriptions of the caller, and (this service's additions) their dead letters and redelivery, signing secrets, delivery attempts, endpoint health, resuming and replay."}),
         json!({"name": "Authentication", "description": "This service's addition for deployments outside Altinn: the Maskinporten token exchange, and the OpenID configuration and key set of the tokens it issues."}),
         json!({"name": "Health", "description": "Whether the service can serve."}),
         json!({"name": "Documentation", "description": "This document and the reference page that renders it."}),
@@ -651,7 +682,7 @@ fn read_app_events_for_party() -> Value {
 
 fn create_subscription() -> Value {
     let description = format!(
-        "Creates a webhook subscription for the caller (or answers the identical existing one) and sends it a validation event (type `platform.events.validatesubscription`); events are pushed once the endpoint has answered it with a 2xx. App subscriptions (`resourceFilter` `urn:altinn:resource:app_…` or a `sourceFilter` on the apps domain) need any Altinn token; other (generic) subscriptions need the scope `{SCOPE_SUBSCRIBE}` (`403` without it). The PDP must then permit `read` (app) or `subscribe` (generic) on the resource for the caller, else `403` with a JSON string. Endpoints must be `https://` on public addresses (`http://` and private addresses only with `WEBHOOK_ALLOW_PRIVATE=true`); a refused endpoint is a `400` JSON string saying why. Checks in order: `401`, `415`, `413`, `400` (binding: validation problem), `400` (endpoint, filters: JSON string), `403` (scope), `400` (service rules: JSON string), `403` (PDP). {BODY_LIMIT}"
+        "Creates a webhook subscription for the caller (or answers the identical existing one) and sends it a validation event (type `platform.events.validatesubscription`); events are pushed once the endpoint has answered it with a 2xx, each POST signed with the subscription's secret (Standard Webhooks headers; see `GET …/secret`). The answer carries that secret (this service's addition; an identical re-POST answers the same one). App subscriptions (`resourceFilter` `urn:altinn:resource:app_…` or a `sourceFilter` on the apps domain) need any Altinn token; other (generic) subscriptions need the scope `{SCOPE_SUBSCRIBE}` (`403` without it). The PDP must then permit `read` (app) or `subscribe` (generic) on the resource for the caller, else `403` with a JSON string. Endpoints must be `https://` on public addresses (`http://` and private addresses only with `WEBHOOK_ALLOW_PRIVATE=true`); a refused endpoint is a `400` JSON string saying why. Checks in order: `401`, `415`, `413`, `400` (binding: validation problem), `400` (endpoint, filters: JSON string), `403` (scope), `400` (service rules: JSON string), `403` (PDP). {BODY_LIMIT}"
     );
     Op::new("createSubscription", "Subscription", "Create a subscription", &description, altinn_token(&[]))
         .body(request_body(
@@ -666,7 +697,7 @@ fn create_subscription() -> Value {
                 "required": true,
                 "schema": {"type": "string", "format": "uri-reference"}
             }},
-            "content": {JSON_UTF8: {"schema": schema_ref("Subscription")}}
+            "content": {JSON_UTF8: {"schema": schema_ref("CreatedSubscription")}}
         }))
         .answer(400, json!({
             "description": "A body that cannot be bound (not JSON, wrong value types, empty): a validation problem; one that cannot be read: a problem. A rule of the subscription is broken (endpoint, filters, subject, consumer): a JSON string with Altinn's message, e.g. `\"Missing or invalid endpoint to push events towards\"`.",
@@ -768,6 +799,132 @@ fn redeliver(id: &str) -> Value {
         .params(vec![subscription_id_param(id)])
         .answer(200, json_response("How many dead letters were queued again.", schema_ref("RedeliverResult"))),
     )
+    .done()
+}
+
+/// How a webhook POST is signed, for the operations that hand out secrets.
+const SIGNED_DELIVERIES: &str = "Every webhook POST carries the Standard Webhooks headers `webhook-id` (`msg_{subscriptionId}_{n}`, the same on every attempt of one delivery, so a receiver can drop duplicates), `webhook-timestamp` (the attempt's time in unix seconds) and `webhook-signature`: `v1,` and the base64 of HMAC-SHA256 over `{webhook-id}.{webhook-timestamp}.{body}`, keyed with the bytes the base64 after `whsec_` decodes to; one such entry per secret in force, separated by spaces.";
+
+fn signing_secret(id: &str) -> Value {
+    let description = format!(
+        "This service's addition: the secret that signs the deliveries of the caller's subscription. {SIGNED_DELIVERIES} A subscription created before deliveries were signed has no secret (its deliveries carry `webhook-id` and `webhook-timestamp` only) until one is made with `POST …/secret/rotate`."
+    );
+    owned_subscription(
+        Op::new(
+            "getSigningSecret",
+            "Subscription",
+            "Read a subscription's signing secret",
+            &description,
+            altinn_token(&[]),
+        )
+        .params(vec![subscription_id_param(id)])
+        .answer(200, json_response("The current secret.", schema_ref("SigningSecret"))),
+    )
+    // Not described as content: the unknown subscription's 404 has no body.
+    .answer(404, empty("No subscription with this id: no body. A subscription without a signing secret also answers `404`, with a problem document saying so."))
+    .done()
+}
+
+fn rotate_secret(id: &str) -> Value {
+    let description = format!(
+        "This service's addition: makes a new signing secret for the caller's subscription and answers it. For {} hours after the rotation deliveries are signed with both the new and the previous secret (two entries in `webhook-signature`), so a receiver can switch without refusing a delivery; after that with the new one only. A subscription without a secret gets its first. No request body is read. How deliveries are signed: `GET …/secret`.",
+        ROTATION_OVERLAP_MS / 3_600_000
+    );
+    owned_subscription(
+        Op::new(
+            "rotateSigningSecret",
+            "Subscription",
+            "Rotate a subscription's signing secret",
+            &description,
+            altinn_token(&[]),
+        )
+        .params(vec![subscription_id_param(id)])
+        .answer(
+            200,
+            json_response("The new secret.", schema_ref("SigningSecret")),
+        ),
+    )
+    .done()
+}
+
+fn attempts(id: &str) -> Value {
+    let description = format!(
+        "This service's addition: the delivery attempts of the caller's subscription, oldest first, one per webhook POST (the validation event's included): when, how it ended, the status code, the latency, the start of the answer, and when the next attempt is due if one is scheduled. The service keeps the last {KEEP_ATTEMPTS} attempts and every attempt of an event still queued or dead-lettered. A full page links the next one in `next`."
+    );
+    owned_subscription(
+        Op::new(
+            "getDeliveryAttempts",
+            "Subscription",
+            "Read a subscription's delivery attempts",
+            &description,
+            altinn_token(&[]),
+        )
+        .params(vec![
+            subscription_id_param(id),
+            param_ref("AttemptsAfter"),
+            param_ref("AttemptsSize"),
+        ])
+        .answer(200, json_response("A page of the attempt log.", schema_ref("AttemptLog"))),
+    )
+    .answer(400, json!({
+        "description": "`after` or `size` is not valid (a problem saying which), or the id is not a 32-bit integer (a validation problem under `id`).",
+        "content": {PROBLEM_JSON: {"schema": {"oneOf": [schema_ref("ProblemDetails"), schema_ref("ValidationProblemDetails")]}}}
+    }))
+    .done()
+}
+
+fn enable(id: &str) -> Value {
+    let description = format!(
+        "This service's addition: resumes the caller's subscription after it was disabled (its endpoint failed every attempt for `DISABLE_AFTER_HOURS`, default {DEFAULT_DISABLE_AFTER_HOURS}) where it stopped: the event at the head of its queue is attempted at once and the rest follow in order. An active subscription is left as it is. No request body is read."
+    );
+    owned_subscription(
+        Op::new(
+            "enableSubscription",
+            "Subscription",
+            "Resume a disabled subscription",
+            &description,
+            altinn_token(&[]),
+        )
+        .params(vec![subscription_id_param(id)])
+        .answer(
+            200,
+            json_response(
+                "The endpoint's health after the call.",
+                schema_ref("EndpointHealth"),
+            ),
+        ),
+    )
+    .done()
+}
+
+fn replay(id: &str) -> Value {
+    let description = format!(
+        "This service's addition: queues again, at the end of the caller's subscription's queue and in publish order, the events stored for its resource in a window, each if it matches the subscription now; it is then authorized for the subscriber as a new event is. The window is of the times this service stored the events, both ends inclusive: from `from`, or after the event `after`, to `to` (default: now). One call looks at {REPLAY_LIMIT} stored events at most; when more remain the answer carries a `cursor`: send the same body with it to go on. Checks in order: `401`, `400` (id: validation problem), `404`, `403`, `415` (a content type other than JSON; none is read as JSON), `413`, `400` (the body, or an `after` id no stored event of the resource has: problem). {BODY_LIMIT}"
+    );
+    owned_subscription(
+        Op::new(
+            "replayEvents",
+            "Subscription",
+            "Replay stored events to a subscription",
+            &description,
+            altinn_token(&[]),
+        )
+        .params(vec![subscription_id_param(id)])
+        .body(request_body(
+            "application/json",
+            schema_ref("ReplayRequest"),
+            "The window. `application/json` or any `application/*+json` type.",
+        ))
+        .answer(
+            200,
+            json_response(
+                "How many events were queued again, and where to go on.",
+                schema_ref("ReplayResult"),
+            ),
+        )
+        .reads_body(),
+    )
+    .answer(400, response_ref("BadRequest"))
     .done()
 }
 
@@ -1228,6 +1385,16 @@ fn parameters() -> Value {
             "description": "The page size, at least 1 (`400` problem otherwise); no maximum.",
             "schema": {"type": "integer", "format": "int32", "minimum": 1, "default": DEFAULT_SIZE}
         },
+        "AttemptsAfter": {
+            "name": "after", "in": "query",
+            "description": "Start after this position: a non-negative integer, `0` (the default) for the oldest attempt kept. Take it from a page's `next` link. Anything else is a `400` problem.",
+            "schema": {"type": "integer", "format": "int64", "minimum": 0, "default": 0}
+        },
+        "AttemptsSize": {
+            "name": "size", "in": "query",
+            "description": format!("The page size, 1 to {MAX_ATTEMPT_PAGE} (default {DEFAULT_ATTEMPT_PAGE}); anything else is a `400` problem."),
+            "schema": {"type": "integer", "format": "int32", "minimum": 1, "maximum": MAX_ATTEMPT_PAGE, "default": DEFAULT_ATTEMPT_PAGE}
+        },
         "TraceSubscriptionId": {
             "name": "subscriptionId", "in": "query",
             "description": "The subscription whose trace log to read (a 32-bit integer; anything else is a `400` validation problem under `id`). Empty means none given.",
@@ -1345,6 +1512,8 @@ const TIME_PATTERN: &str = r"^([0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{
 const JSON_MEDIA_TYPE_PATTERN: &str = r"^\s*([Aa][Pp][Pp][Ll][Ii][Cc][Aa][Tt][Ii][Oo][Nn]/[Jj][Ss][Oo][Nn]|[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]*\+[Jj][Ss][Oo][Nn])\s*(;[\s\S]*)?$";
 /// A JSON media type or `text/*`.
 const JSON_OR_TEXT_MEDIA_TYPE_PATTERN: &str = r"^\s*([Aa][Pp][Pp][Ll][Ii][Cc][Aa][Tt][Ii][Oo][Nn]/[Jj][Ss][Oo][Nn]|[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]*\+[Jj][Ss][Oo][Nn]|[Tt][Ee][Xx][Tt]/[A-Za-z0-9!#$&^_.+-]+)\s*(;[\s\S]*)?$";
+/// A signing secret's text form (`events_core::signing::Secret`).
+const SECRET_PATTERN: &str = "^whsec_[A-Za-z0-9+/]+={0,2}$";
 /// A compact JWS.
 const JWT_PATTERN: &str = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$";
 /// CloudEvent attribute names: lower-case letters and digits (plus `data_base64`).
@@ -1389,6 +1558,7 @@ fn schemas() -> Value {
     s.insert("AppEventRequest".into(), app_event_request());
     s.insert("SubscriptionRequest".into(), subscription_request());
     s.insert("Subscription".into(), subscription());
+    s.insert("CreatedSubscription".into(), created_subscription());
     s.insert(
         "SubscriptionList".into(),
         json!({
@@ -1433,6 +1603,46 @@ fn schemas() -> Value {
         "required": ["redelivered"],
         "additionalProperties": false,
         "properties": {"redelivered": {"type": "integer", "minimum": 0, "description": "Dead letters queued again."}}
+    }));
+    s.insert("SigningSecret".into(), json!({
+        "type": "object",
+        "description": "A subscription's signing secret (Standard Webhooks): `whsec_` and the base64 of the HMAC key. Keep it secret; rotate it with `POST …/secret/rotate`.",
+        "required": ["secret"],
+        "additionalProperties": false,
+        "properties": {"secret": {"type": "string", "pattern": SECRET_PATTERN}},
+        "examples": [{"secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}]
+    }));
+    s.insert("Attempt".into(), attempt());
+    s.insert(
+        "AttemptLog".into(),
+        json!({
+            "type": "object",
+            "description": "A page of the attempt log, oldest first.",
+            "required": ["count", "attempts"],
+            "additionalProperties": false,
+            "properties": {
+                "count": {"type": "integer", "minimum": 0, "description": "Attempts on this page."},
+                "attempts": {"type": "array", "items": schema_ref("Attempt")},
+                "next": {"type": "string", "format": "uri", "description": "The URL of the next page (`{EVENTS_BASE_URL}/events/api/v1/subscriptions/{id}/attempts?after=…&size=…`); only on a full page."}
+            }
+        }),
+    );
+    s.insert("EndpointHealth".into(), json!({
+        "type": "object",
+        "description": "How the subscription's endpoint is doing.",
+        "required": ["status", "lastSuccessAt", "lastFailureAt", "failingSince", "queued", "deadLetters"],
+        "additionalProperties": false,
+        "properties": health_properties()
+    }));
+    s.insert("ReplayRequest".into(), replay_request());
+    s.insert("ReplayResult".into(), json!({
+        "type": "object",
+        "required": ["requeued"],
+        "additionalProperties": false,
+        "properties": {
+            "requeued": {"type": "integer", "minimum": 0, "description": "Events of the window that match the subscription and were queued again (each still authorized before delivery)."},
+            "cursor": {"type": "string", "pattern": "^[0-9]+$", "description": "Present when the window holds more events than one call looks at: send it with the same request to go on."}
+        }
     }));
     s.insert("LogEntryRequest".into(), log_entry_request());
     s.insert("TraceLogEntry".into(), trace_log_entry());
@@ -1653,26 +1863,45 @@ fn subscription_request() -> Value {
     })
 }
 
-/// `events_core::subscription::Subscription::to_json`.
+/// The members of `events_core::subscription::Subscription::to_json`.
+const SUBSCRIPTION_REQUIRED: [&str; 8] = [
+    "id",
+    "endPoint",
+    "resourceFilter",
+    "consumer",
+    "createdBy",
+    "created",
+    "validated",
+    "includeSubunits",
+];
+
+fn subscription_properties() -> Map<String, Value> {
+    let properties = json!({
+        "id": {"type": "integer", "minimum": 1},
+        "endPoint": {"type": "string", "format": "uri", "description": "Normalised (lower-case scheme and host, `/` for an empty path)."},
+        "sourceFilter": {"type": "string", "format": "uri"},
+        "resourceFilter": {"type": "string"},
+        "subjectFilter": {"type": "string"},
+        "typeFilter": {"type": "string"},
+        "consumer": {"type": "string", "pattern": "^/(org|user|systemuser|organisation)/", "description": "Who receives the events: the creator."},
+        "createdBy": {"type": "string", "pattern": "^/(org|user|systemuser|organisation)/"},
+        "created": {"type": "string", "format": "date-time"},
+        "validated": {"type": "boolean", "description": "Whether the endpoint has answered the validation event with a 2xx."},
+        "includeSubunits": {"type": "boolean"}
+    });
+    properties.as_object().cloned().unwrap_or_default()
+}
+
+/// `Subscription::to_json`, with the endpoint's health (`routes::subscriptions::get`, `list`).
 fn subscription() -> Value {
+    let mut properties = subscription_properties();
+    properties.extend(health_properties());
     json!({
         "type": "object",
-        "description": "A subscription as Altinn writes it: camelCase, absent values omitted, in this order.",
-        "required": ["id", "endPoint", "resourceFilter", "consumer", "createdBy", "created", "validated", "includeSubunits"],
+        "description": "A subscription as Altinn writes it: camelCase, absent values omitted, in this order. This service adds the endpoint's health (`status` to `deadLetters`, as in `EndpointHealth`) in `GET /subscriptions` and `GET /subscriptions/{id}` whenever the subscription's delivery is live (normally always; never in the answer of `PUT …/validate/{id}`).",
+        "required": SUBSCRIPTION_REQUIRED,
         "additionalProperties": false,
-        "properties": {
-            "id": {"type": "integer", "minimum": 1},
-            "endPoint": {"type": "string", "format": "uri", "description": "Normalised (lower-case scheme and host, `/` for an empty path)."},
-            "sourceFilter": {"type": "string", "format": "uri"},
-            "resourceFilter": {"type": "string"},
-            "subjectFilter": {"type": "string"},
-            "typeFilter": {"type": "string"},
-            "consumer": {"type": "string", "pattern": "^/(org|user|systemuser|organisation)/", "description": "Who receives the events: the creator."},
-            "createdBy": {"type": "string", "pattern": "^/(org|user|systemuser|organisation)/"},
-            "created": {"type": "string", "format": "date-time"},
-            "validated": {"type": "boolean", "description": "Whether the endpoint has answered the validation event with a 2xx."},
-            "includeSubunits": {"type": "boolean"}
-        },
+        "properties": properties,
         "examples": [{
             "id": 1,
             "endPoint": "https://example.com/webhook",
@@ -1682,8 +1911,92 @@ fn subscription() -> Value {
             "createdBy": "/org/ttd",
             "created": "2026-11-24T10:00:00.123Z",
             "validated": true,
-            "includeSubunits": false
+            "includeSubunits": false,
+            "status": "active",
+            "lastSuccessAt": "2026-11-24T10:05:00.250Z",
+            "lastFailureAt": null,
+            "failingSince": null,
+            "queued": 0,
+            "deadLetters": 0
         }]
+    })
+}
+
+/// The answer of `POST /subscriptions`: the subscription and its signing secret.
+fn created_subscription() -> Value {
+    let mut properties = subscription_properties();
+    properties.insert(
+        "secret".into(),
+        json!({"type": "string", "pattern": SECRET_PATTERN, "description": "This service's addition: the secret the subscription's deliveries are signed with (see `SigningSecret`). Identical re-POSTs answer the same secret; later ones come from `GET …/secret` and `POST …/secret/rotate`."}),
+    );
+    let mut required = SUBSCRIPTION_REQUIRED.to_vec();
+    required.push("secret");
+    json!({
+        "type": "object",
+        "description": "A subscription as `POST /subscriptions` answers it: `Subscription`'s members (without the health) and `secret`.",
+        "required": required,
+        "additionalProperties": false,
+        "properties": properties
+    })
+}
+
+/// `worker::objects::delivery::HealthView`.
+fn health_properties() -> Map<String, Value> {
+    let time = |description: &str| json!({"type": ["string", "null"], "format": "date-time", "description": description});
+    let properties = json!({
+        "status": {
+            "type": "string",
+            "enum": ["active", "disabled"],
+            "description": format!("`disabled` once the endpoint has failed every attempt for `DISABLE_AFTER_HOURS` (default {DEFAULT_DISABLE_AFTER_HOURS}): delivery pauses and events keep queueing until `POST …/enable`.")
+        },
+        "lastSuccessAt": time("The last attempt the endpoint answered with a 2xx; null before the first."),
+        "lastFailureAt": time("The last failed attempt; null before the first."),
+        "failingSince": time("The first failure since the last success (or since the subscription was enabled); null while the endpoint is not failing."),
+        "queued": {"type": "integer", "minimum": 0, "description": "Events queued for delivery."},
+        "deadLetters": {"type": "integer", "minimum": 0, "description": "Events whose every attempt failed (`GET …/deadletters`)."}
+    });
+    properties.as_object().cloned().unwrap_or_default()
+}
+
+/// `worker::objects::delivery::AttemptView`.
+fn attempt() -> Value {
+    json!({
+        "type": "object",
+        "description": "One webhook POST of one event.",
+        "required": ["eventId", "attempt", "time", "outcome", "latencyMs"],
+        "additionalProperties": false,
+        "properties": {
+            "eventId": {"type": "string", "description": "The CloudEvent's `id`."},
+            "attempt": {"type": "integer", "minimum": 1, "description": "Which attempt at this event (1 for the first)."},
+            "time": {"type": "string", "format": "date-time", "description": "When the POST was sent."},
+            "outcome": {"type": "string", "enum": ["success", "http_error", "timeout", "connection_error"], "description": "`success`: a 2xx; `http_error`: any other status; `timeout`: no answer within `WEBHOOK_TIMEOUT_SECONDS`; `connection_error`: no answer at all."},
+            "statusCode": {"type": "integer", "description": "The endpoint's status code; absent when it did not answer."},
+            "latencyMs": {"type": "integer", "minimum": 0, "description": "From sending the POST to its outcome, in milliseconds."},
+            "response": {"type": "string", "description": format!("The start of the answer's body: at most {RESPONSE_PREFIX_BYTES} bytes, cut on a character boundary, invalid UTF-8 replaced.")},
+            "nextAttemptAt": {"type": "string", "format": "date-time", "description": "When the event is attempted again; absent when no retry is scheduled (delivered, dead-lettered or paused)."},
+            "note": {"type": "string", "description": "Why delivery paused after this attempt (the subscription was disabled)."}
+        }
+    })
+}
+
+/// `events_core::replay::ReplayRequest::parse`.
+fn replay_request() -> Value {
+    let time = |description: &str| json!({"type": "string", "format": "date-time", "pattern": TIME_PATTERN, "description": description});
+    json!({
+        "type": "object",
+        "description": "Which stored events to replay: `from` (and optionally `to`), or `after` (and optionally `to`); plus the `cursor` of a previous answer to go on. Times are RFC 3339 with `Z` or an offset and compare with when this service stored each event, both ends inclusive. `null` counts as absent; unknown members, both or neither of `from` and `after`, a `from` after `to` or a malformed value are a `400` problem saying which.",
+        "additionalProperties": false,
+        "properties": {
+            "from": time("Events stored at or after this instant."),
+            "after": {"type": "string", "minLength": 1, "description": "Events stored after the stored event with this id (the first, if several of the resource's events share it); one the resource's log does not hold is a `400` problem."},
+            "to": time("Events stored at or before this instant (default: when the call started)."),
+            "cursor": {"type": "string", "pattern": "^[0-9]+$", "description": "The `cursor` of the previous answer, to go on where it stopped."}
+        },
+        "oneOf": [{"required": ["from"]}, {"required": ["after"]}],
+        "examples": [
+            {"from": "2026-11-24T10:00:00Z", "to": "2026-11-24T12:00:00Z"},
+            {"after": "9f1c2f2e-6a1b-4c55-8f0e-1f2a3b4c5d6e"}
+        ]
     })
 }
 
@@ -1716,7 +2029,7 @@ fn trace_log_entry() -> Value {
         "additionalProperties": false,
         "properties": {
             "time": {"type": "string", "format": "date-time"},
-            "activity": {"type": "string", "enum": ["Registered", "WebhookPostResponse", "OutboundQueue", "Unauthorized", "EndpointValidationSuccess", "EndpointValidationFailed"]},
+            "activity": {"type": "string", "enum": ["Registered", "WebhookPostResponse", "OutboundQueue", "Unauthorized", "EndpointValidationSuccess", "EndpointValidationFailed", "EndpointDisabled", "EndpointEnabled"], "description": "Altinn's activities, and this service's `EndpointDisabled` (delivery paused: the endpoint failed every attempt for `DISABLE_AFTER_HOURS`) and `EndpointEnabled` (the subscriber resumed it)."},
             "cloudEventId": {"type": ["string", "null"]},
             "resource": {"type": ["string", "null"]},
             "eventType": {"type": ["string", "null"]},
@@ -2303,6 +2616,14 @@ mod tests {
             ["examples"][0]
             .clone();
         OrgRegistration::parse("ttd", json!({ "orgNumber": org }).to_string().as_bytes()).unwrap();
+        for replay in doc["components"]["schemas"]["ReplayRequest"]["examples"]
+            .as_array()
+            .unwrap()
+        {
+            events_core::replay::ReplayRequest::parse(replay.to_string().as_bytes()).unwrap();
+        }
+        let secret = &doc["components"]["schemas"]["SigningSecret"]["examples"][0]["secret"];
+        events_core::signing::Secret::parse(secret.as_str().unwrap()).unwrap();
     }
 
     /// A small JSON Schema check (types, required, properties, additionalProperties, items,
@@ -2388,13 +2709,30 @@ mod tests {
         assert!(out.is_empty(), "{v}\n{out:#?}");
     }
 
+    /// `object` with the members of `extra` added, as `routes::controls::with_fields` writes it.
+    fn with_fields(object: &Value, extra: &impl serde::Serialize) -> Value {
+        let mut object = object.clone();
+        if let (Some(o), Value::Object(fields)) =
+            (object.as_object_mut(), serde_json::to_value(extra).unwrap())
+        {
+            o.extend(fields);
+        }
+        object
+    }
+
     /// The writers of the service write what the response schemas say.
     #[test]
     fn writers_write_what_the_schemas_say() {
-        use crate::objects::delivery::{DeadLetter, TraceRow};
+        use crate::objects::delivery::{
+            AttemptView, DeadLetter, HealthView, SecretReply, TraceRow,
+        };
+        use crate::objects::event_log::ReplayReply;
         use events_core::authz::builtin::Party;
+        use events_core::delivery_queue::{AttemptOutcome, Health};
         use events_core::exchange::{openid_configuration, OrgRegistration, SigningKey};
+        use events_core::signing::{Secret, SECRET_BYTES};
         use events_core::subscription::{list_json, Subscription};
+        use events_core::time::UnixTime;
 
         let doc = document();
         let parse = |s: &str| -> Value { serde_json::from_str(s).unwrap() };
@@ -2419,9 +2757,108 @@ mod tests {
         conforms(
             &doc,
             "SubscriptionList",
-            &parse(&list_json(&[sub.clone(), sub])),
+            &parse(&list_json(&[sub.clone(), sub.clone()])),
         );
         conforms(&doc, "SubscriptionList", &parse(&list_json(&[])));
+
+        // The health beside a subscription (GET, list), the secret beside a new one (201).
+        let at = |ms: i64| Some(UnixTime::from_millis(ms));
+        let failing = Health {
+            last_success_at: at(1_796_000_000_000),
+            last_failure_at: at(1_796_040_000_123),
+            failing_since: at(1_796_030_000_000),
+            disabled_at: at(1_796_040_000_123),
+        };
+        let healths = [
+            HealthView::new(Health::default(), 0, 0),
+            HealthView::new(failing, 3, 1),
+        ];
+        assert_eq!(healths[1].status, "disabled");
+        for health in &healths {
+            conforms(
+                &doc,
+                "EndpointHealth",
+                &serde_json::to_value(health).unwrap(),
+            );
+            let item = with_fields(&parse(&sub.to_json()), health);
+            conforms(&doc, "Subscription", &item);
+            conforms(
+                &doc,
+                "SubscriptionList",
+                &json!({"count": 2, "subscriptions": [item, parse(&sub.to_json())]}),
+            );
+        }
+        let secret = SecretReply {
+            secret: Secret::from_random([9; SECRET_BYTES]),
+        };
+        conforms(
+            &doc,
+            "SigningSecret",
+            &serde_json::to_value(&secret).unwrap(),
+        );
+        conforms(
+            &doc,
+            "CreatedSubscription",
+            &with_fields(&parse(&sub.to_json()), &secret),
+        );
+
+        let attempts = vec![
+            AttemptView {
+                event_id: "e1".into(),
+                attempt: 1,
+                time: "2026-11-24T10:00:00.123Z".into(),
+                outcome: AttemptOutcome::Timeout,
+                status_code: None,
+                latency_ms: 30_000,
+                response: None,
+                next_attempt_at: Some("2026-11-24T10:00:10.123Z".into()),
+                note: None,
+            },
+            AttemptView {
+                event_id: "e1".into(),
+                attempt: 2,
+                time: "2026-11-24T10:00:10.2Z".into(),
+                outcome: AttemptOutcome::HttpError,
+                status_code: Some(503),
+                latency_ms: 12,
+                response: Some("busy".into()),
+                next_attempt_at: None,
+                note: Some("endpoint disabled".into()),
+            },
+            AttemptView {
+                event_id: "e2".into(),
+                attempt: 1,
+                time: "2026-11-24T11:00:00Z".into(),
+                outcome: AttemptOutcome::Success,
+                status_code: Some(200),
+                latency_ms: 0,
+                response: Some(String::new()),
+                next_attempt_at: None,
+                note: None,
+            },
+        ];
+        conforms(
+            &doc,
+            "AttemptLog",
+            &json!({
+                "count": attempts.len(),
+                "attempts": attempts,
+                "next": "https://events.example/events/api/v1/subscriptions/7/attempts?after=3&size=3"
+            }),
+        );
+        conforms(&doc, "AttemptLog", &json!({"count": 0, "attempts": []}));
+        for reply in [
+            ReplayReply {
+                requeued: 0,
+                cursor: None,
+            },
+            ReplayReply {
+                requeued: 500,
+                cursor: Some("1234".into()),
+            },
+        ] {
+            conforms(&doc, "ReplayResult", &serde_json::to_value(&reply).unwrap());
+        }
 
         let letter = DeadLetter {
             event: parse(r#"{"specversion":"1.0","id":"1","source":"s","type":"t","n":"1"}"#),
@@ -2446,7 +2883,13 @@ mod tests {
             subscription_id: Some(events_core::subscription::SubscriptionId(1)),
             status_code: Some(200),
         };
-        let rows = vec![row];
+        let mut paused = row.clone();
+        paused.activity = events_core::delivery::Activity::EndpointDisabled
+            .as_str()
+            .into();
+        paused.cloud_event_id = None;
+        paused.status_code = None;
+        let rows = vec![row, paused];
         conforms(
             &doc,
             "TraceLog",
@@ -2486,6 +2929,20 @@ mod tests {
         // And the check fails where it should.
         for (name, wrong) in [
             ("Subscription", json!({"id": "7"})),
+            (
+                "Subscription",
+                with_fields(&parse(&sub.to_json()), &json!({"secret": "whsec_AAAA"})),
+            ),
+            ("CreatedSubscription", parse(&sub.to_json())),
+            (
+                "EndpointHealth",
+                json!({"status": "paused", "lastSuccessAt": null, "lastFailureAt": null, "failingSince": null, "queued": 0, "deadLetters": 0}),
+            ),
+            (
+                "AttemptLog",
+                json!({"count": 1, "attempts": [{"eventId": "e"}]}),
+            ),
+            ("ReplayResult", json!({"requeued": 1, "more": true})),
             ("Party", json!({"partyId": 1, "extra": true})),
             ("Jwks", json!({"keys": [{"kty": "EC"}]})),
             (

@@ -318,6 +318,84 @@ mod tests {
     }
 
     #[test]
+    fn subscriber_control_routes() {
+        let cases = [
+            (
+                "/events/api/v1/subscriptions/7/secret",
+                "GET",
+                Route::SubscriptionSecret("7"),
+                "GET",
+            ),
+            (
+                "/events/api/v1/subscriptions/7/secret/rotate",
+                "POST",
+                Route::RotateSecret("7"),
+                "POST",
+            ),
+            (
+                "/events/api/v1/subscriptions/7/attempts",
+                "GET",
+                Route::Attempts("7"),
+                "GET",
+            ),
+            (
+                "/events/api/v1/subscriptions/7/enable",
+                "POST",
+                Route::Enable("7"),
+                "POST",
+            ),
+            (
+                "/events/api/v1/subscriptions/7/replay",
+                "POST",
+                Route::Replay("7"),
+                "POST",
+            ),
+        ];
+        for (path, method, route, allow) in cases {
+            assert_eq!(
+                resolve(&segments(path), method).ok(),
+                Some((route, Verb::parse(method))),
+                "{method} {path}"
+            );
+            assert!(!route.anonymous(), "{path}");
+            for other in ["GET", "POST", "PUT", "DELETE", "HEAD"] {
+                if other != method {
+                    assert_eq!(
+                        status(path, other),
+                        (405, Some(allow.into())),
+                        "{other} {path}"
+                    );
+                }
+            }
+            for extra in ["/x", "/rotate/x"] {
+                assert_eq!(
+                    status(&format!("{path}{extra}"), method).0,
+                    404,
+                    "{path}{extra}"
+                );
+            }
+        }
+        // Literal segments in any case, the raw id kept as sent.
+        assert_eq!(
+            resolve(
+                &segments("/Events/api/V1/Subscriptions/%37/Secret/ROTATE/"),
+                "post"
+            )
+            .ok(),
+            Some((Route::RotateSecret("%37"), Verb::Post))
+        );
+        // `validate` is a literal there, as before: not a subscription id.
+        assert_eq!(
+            resolve(
+                &segments("/events/api/v1/subscriptions/validate/secret"),
+                "PUT"
+            )
+            .ok(),
+            Some((Route::ValidateSubscription("secret"), Verb::Put))
+        );
+    }
+
+    #[test]
     fn reference_routes() {
         fn route(p: &'static str) -> Option<Route<'static>> {
             resolve(&segments(p), "GET").map(|(r, _)| r).ok()
