@@ -807,7 +807,7 @@ const SIGNED_DELIVERIES: &str = "Every webhook POST carries the Standard Webhook
 
 fn signing_secret(id: &str) -> Value {
     let description = format!(
-        "This service's addition: the secret that signs the deliveries of the caller's subscription. {SIGNED_DELIVERIES} A subscription created before deliveries were signed has no secret (its deliveries carry `webhook-id` and `webhook-timestamp` only) until one is made with `POST …/secret/rotate`."
+        "This service's addition: the secret that signs the deliveries of the caller's subscription. {SIGNED_DELIVERIES} A subscription stored before deliveries were signed gets its secret on this first read (until then its deliveries carry `webhook-id` and `webhook-timestamp` only)."
     );
     owned_subscription(
         Op::new(
@@ -818,10 +818,11 @@ fn signing_secret(id: &str) -> Value {
             altinn_token(&[]),
         )
         .params(vec![subscription_id_param(id)])
-        .answer(200, json_response("The current secret.", schema_ref("SigningSecret"))),
+        .answer(
+            200,
+            json_response("The current secret.", schema_ref("SigningSecret")),
+        ),
     )
-    // Not described as content: the unknown subscription's 404 has no body.
-    .answer(404, empty("No subscription with this id: no body. A subscription without a signing secret also answers `404`, with a problem document saying so."))
     .done()
 }
 

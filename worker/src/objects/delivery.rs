@@ -197,13 +197,14 @@ impl Delivery {
                     .map_err(gone)?;
                 reply_json(&SecretReply { secret })
             }
-            (Method::Get, "/secret") => {
-                let secret = self.with_queue(|q| q.is_live().then(|| q.secret().cloned()))?;
-                match secret {
-                    None => Err(Error::Gone),
-                    Some(Some(secret)) => reply_json(&SecretReply { secret }),
-                    Some(None) => Err(Error::NotFound),
-                }
+            (Method::Post, "/secret") => {
+                // The secret in force; the one offered becomes it only where there is none.
+                let r: SecretReply = body_json(req).await?;
+                let secret = self
+                    .drive(|q| q.handle_secret_offered(r.secret))
+                    .await?
+                    .map_err(gone)?;
+                reply_json(&SecretReply { secret })
             }
             (Method::Post, "/rotate") => {
                 let r: SecretReply = body_json(req).await?;

@@ -43,7 +43,8 @@ pub async fn health(env: &Env, id: SubscriptionId) -> Result<Option<HealthView>,
     }
 }
 
-/// `GET /subscriptions/{id}/secret`: `{"secret": "whsec_…"}`.
+/// `GET /subscriptions/{id}/secret`: `{"secret": "whsec_…"}`. A subscription stored before
+/// deliveries were signed gets its secret here (the first read stores it).
 pub async fn secret(
     req: Request,
     env: &Env,
@@ -51,18 +52,11 @@ pub async fn secret(
     raw_id: &str,
 ) -> Result<Response, ApiError> {
     let delivery = owned_delivery(&req, env, cfg, raw_id).await?;
-    let reply = match rpc::call(&delivery, Method::Get, "secret", None).await {
-        Ok(mut resp) => resp
-            .bytes()
-            .await
-            .map_err(|e| Error::platform("Could not read the secret", e))?,
-        Err(e) if e.is_not_found() => return Err(ApiError::problem(
-            404,
-            "This subscription has no signing secret yet; create one with POST …/secret/rotate.",
-        )),
-        Err(e) => return Err(e.into()),
+    let offered = SecretReply {
+        secret: new_secret()?,
     };
-    http::json(200, reply)
+    let reply: SecretReply = rpc::call_json(&delivery, Method::Post, "secret", &offered).await?;
+    http::json(200, serde_json::to_vec(&reply).map_err(Error::from)?)
 }
 
 /// `POST /subscriptions/{id}/secret/rotate`: a new secret; the previous one still signs for 24 h.
@@ -86,9 +80,9 @@ pub async fn attempts(
     cfg: &Config,
     raw_id: &str,
 ) -> Result<Response, ApiError> {
+    let delivery = owned_delivery(&req, env, cfg, raw_id).await?;
     let qs = query_string(&req)?;
     let query = AttemptQuery::parse(qs.first("after"), qs.first("size"))?;
-    let delivery = owned_delivery(&req, env, cfg, raw_id).await?;
     let page: AttemptPage = rpc::call_json(
         &delivery,
         Method::Post,
