@@ -623,25 +623,79 @@ fn publish(context: &Context, args: PublishArgs) -> Result<()> {
         }
         None => event_from_flags(&args)?,
     };
-    let content_type = match &event {
-        Value::Array(_) => "application/cloudevents-batch+json",
-        Value::Object(_) => "application/cloudevents+json",
-        _ => {
-            return Err(Error::Usage(
-                "a CloudEvent is a JSON object (or an array of them)".into(),
-            ))
-        }
-    };
     let api = context.api()?;
-    api.send(
-        Method::Post,
-        &api.url(EVENTS),
-        Some((content_type, event.to_string())),
-    )?;
     match event {
-        Value::Array(events) => events.iter().try_for_each(|e| context.printer.value(e)),
-        single => context.printer.value(&single),
+        // Many events go in batches the service takes (at most 1 000 events and 1 MiB each),
+        // in file order; a refused batch stops the run (earlier batches are stored).
+        Value::Array(events) => {
+            for (n, batch) in batches(&events).into_iter().enumerate() {
+                api.send(
+                    Method::Post,
+                    &api.url(EVENTS),
+                    Some(("application/cloudevents-batch+json", batch.body)),
+                )
+                .map_err(|err| {
+                    if n > 0 {
+                        eprintln!("the first {} events were stored", batch.first);
+                    }
+                    err
+                })?;
+            }
+            events.iter().try_for_each(|e| context.printer.value(e))
+        }
+        single @ Value::Object(_) => {
+            api.send(
+                Method::Post,
+                &api.url(EVENTS),
+                Some(("application/cloudevents+json", single.to_string())),
+            )?;
+            context.printer.value(&single)
+        }
+        _ => Err(Error::Usage(
+            "a CloudEvent is a JSON object (or an array of them)".into(),
+        )),
     }
+}
+
+/// Events in one batch request, at most.
+const BATCH_EVENTS: usize = 1000;
+/// Bytes of one batch request's body, at most (the service takes 1 MiB; room for brackets).
+const BATCH_BYTES: usize = 1024 * 1024 - 16;
+
+/// One batch request: its body and the index of its first event.
+struct Batch {
+    first: usize,
+    body: String,
+}
+
+/// The events in order, cut into batches of at most [`BATCH_EVENTS`] events and
+/// [`BATCH_BYTES`] bytes (an event larger than that goes alone, and the service says why).
+fn batches(events: &[Value]) -> Vec<Batch> {
+    let mut out: Vec<Batch> = Vec::new();
+    let mut body = String::new();
+    let mut count = 0;
+    let mut first = 0;
+    for (i, event) in events.iter().enumerate() {
+        let text = event.to_string();
+        if count > 0 && (count == BATCH_EVENTS || body.len() + text.len() + 2 > BATCH_BYTES) {
+            body.push(']');
+            out.push(Batch { first, body: std::mem::take(&mut body) });
+            count = 0;
+        }
+        if count == 0 {
+            first = i;
+            body.push('[');
+        } else {
+            body.push(',');
+        }
+        body.push_str(&text);
+        count += 1;
+    }
+    if count > 0 {
+        body.push(']');
+        out.push(Batch { first, body });
+    }
+    out
 }
 
 fn event_from_flags(args: &PublishArgs) -> Result<Value> {
@@ -1028,6 +1082,29 @@ mod tests {
             })
         ));
         assert!(subscriptions(&["secret"]).is_err());
+    }
+
+    #[test]
+    fn many_events_go_in_batches_the_service_takes() {
+        let small: Vec<Value> = (0..2500).map(|n| json!({"id": n})).collect();
+        let cut = batches(&small);
+        let sizes: Vec<usize> = cut
+            .iter()
+            .map(|b| serde_json::from_str::<Vec<Value>>(&b.body).unwrap().len())
+            .collect();
+        assert_eq!(sizes, [1000, 1000, 500]);
+        assert_eq!(cut.iter().map(|b| b.first).collect::<Vec<_>>(), [0, 1000, 2000]);
+        let back: Vec<Value> = cut
+            .iter()
+            .flat_map(|b| serde_json::from_str::<Vec<Value>>(&b.body).unwrap())
+            .collect();
+        assert_eq!(back, small, "every event once, in order");
+        // Large events: cut by size.
+        let big: Vec<Value> = (0..5).map(|n| json!({"id": n, "data": "x".repeat(400_000)})).collect();
+        let cut = batches(&big);
+        assert_eq!(cut.len(), 3);
+        assert!(cut.iter().all(|b| b.body.len() <= BATCH_BYTES));
+        assert!(batches(&[]).is_empty());
     }
 
     #[test]

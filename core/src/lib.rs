@@ -64,6 +64,7 @@ macro_rules! text_id {
 pub mod access;
 pub mod app_event;
 pub mod authz;
+pub mod batch;
 pub mod cloud_event;
 pub mod delivery;
 pub mod delivery_queue;

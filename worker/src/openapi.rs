@@ -12,6 +12,7 @@
 //!
 //! `UPDATE_OPENAPI=1 cargo test -p altinn-events-worker --lib openapi` rewrites the file.
 
+use events_core::batch::{BATCH_CONTENT_TYPE, MAX_BATCH_EVENTS};
 use events_core::authz::builtin::RULE_ATTRIBUTES;
 use events_core::delivery::DEFAULT_DISABLE_AFTER_HOURS;
 use events_core::delivery_queue::{
@@ -527,16 +528,28 @@ fn health() -> Vec<(Verb, Value)> {
 
 fn publish_event() -> Value {
     let description = format!(
-        "Publishes one CloudEvent (structured mode) to the log of its `resource`. Needs an Altinn token and either the scope `{SCOPE_PUBLISH}` or a platform access token; then the PDP must permit `publish` on the resource for the caller, unless the token has the scope `{SCOPE_PUBLISH_ADMIN}`. The event is stored and readable at once; re-posting an event with the same `id` and `source` answers `200` and stores nothing. Checks in order: `401`, `403` (scope), `415`, `413`, `400` (body, then the `resource` rules), `403` (PDP). {BODY_LIMIT}"
+        "Publishes one CloudEvent (structured mode) to the log of its `resource`. Needs an Altinn token and either the scope `{SCOPE_PUBLISH}` or a platform access token; then the PDP must permit `publish` on the resource for the caller, unless the token has the scope `{SCOPE_PUBLISH_ADMIN}`. The event is stored and readable at once; re-posting an event with the same `id` and `source` answers `200` and stores nothing. Checks in order: `401`, `403` (scope), `415`, `413`, `400` (body, then the `resource` rules), `403` (PDP). {BODY_LIMIT} This service's addition, the CloudEvents batched content mode: with `Content-Type: application/cloudevents-batch+json` the body is a JSON array of at most {MAX_BATCH_EVENTS} such events (`413` above that, or above 1 MiB in all). Every event is checked and authorized as a single publish before any is stored: the first bad one refuses the whole batch (`400` problem whose detail starts `Event {{index}}: ` with the 0-based index, or `403`); a body that is not an array, or an empty array, is a `400`. Otherwise every event is stored (a repeat of an `(id, source)`, also within the batch, stores nothing), in array order within each resource, and `200` means all of them are."
     );
     let mut security = altinn_token(&[SCOPE_PUBLISH]);
     security.extend(altinn_token_and_platform());
-    Op::new("publishEvent", "Events", "Publish a generic event", &description, security)
-        .body(request_body(
-            "application/cloudevents+json",
-            schema_ref("GenericCloudEventRequest"),
-            "The event. Only `application/cloudevents+json` (any parameters) is accepted; `application/json` is `415`.",
-        ))
+    let mut body = request_body(
+        "application/cloudevents+json",
+        schema_ref("GenericCloudEventRequest"),
+        "The event, or a batch of events. Only `application/cloudevents+json` and `application/cloudevents-batch+json` (any parameters) are accepted; `application/json` is `415`.",
+    );
+    if let Some(content) = body.get_mut("content").and_then(Value::as_object_mut) {
+        content.insert(
+            BATCH_CONTENT_TYPE.to_owned(),
+            json!({"schema": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": MAX_BATCH_EVENTS,
+                "items": schema_ref("GenericCloudEventRequest")
+            }}),
+        );
+    }
+    Op::new("publishEvent", "Events", "Publish a generic event (or a batch)", &description, security)
+        .body(body)
         .answer(200, empty("Stored (or already stored). No body."))
         .answer(400, response_ref("BadRequest"))
         .answer(401, response_ref("Unauthorized"))

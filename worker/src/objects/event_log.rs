@@ -20,6 +20,7 @@ mod replay;
 mod store;
 mod trace;
 
+pub use publish::{BatchReply, BatchRequest};
 pub use replay::{ReplayCall, ReplayReply};
 
 use std::cell::RefCell;
@@ -70,7 +71,7 @@ impl PublishRequest {
 
 /// What the built-in PDP needs to decide a publish (spec §11.4) inside the object that holds the
 /// resource's rule document.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct PublishCheck {
     /// The publisher's token claims.
     pub caller: serde_json::Map<String, serde_json::Value>,
@@ -113,6 +114,7 @@ impl EventLog {
     async fn handle(&self, req: &mut Request) -> Result<Response, Error> {
         match (req.method(), req.path().as_str()) {
             (Method::Post, "/publish") => self.publish(req).await,
+            (Method::Post, "/publish_batch") => self.publish_batch(req).await,
             (Method::Post, "/replay") => {
                 let call: ReplayCall = body_json(req).await?;
                 reply_json(&self.replay(call).await?)
