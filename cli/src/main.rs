@@ -679,7 +679,10 @@ fn batches(events: &[Value]) -> Vec<Batch> {
         let text = event.to_string();
         if count > 0 && (count == BATCH_EVENTS || body.len() + text.len() + 2 > BATCH_BYTES) {
             body.push(']');
-            out.push(Batch { first, body: std::mem::take(&mut body) });
+            out.push(Batch {
+                first,
+                body: std::mem::take(&mut body),
+            });
             count = 0;
         }
         if count == 0 {
@@ -1093,14 +1096,19 @@ mod tests {
             .map(|b| serde_json::from_str::<Vec<Value>>(&b.body).unwrap().len())
             .collect();
         assert_eq!(sizes, [1000, 1000, 500]);
-        assert_eq!(cut.iter().map(|b| b.first).collect::<Vec<_>>(), [0, 1000, 2000]);
+        assert_eq!(
+            cut.iter().map(|b| b.first).collect::<Vec<_>>(),
+            [0, 1000, 2000]
+        );
         let back: Vec<Value> = cut
             .iter()
             .flat_map(|b| serde_json::from_str::<Vec<Value>>(&b.body).unwrap())
             .collect();
         assert_eq!(back, small, "every event once, in order");
         // Large events: cut by size.
-        let big: Vec<Value> = (0..5).map(|n| json!({"id": n, "data": "x".repeat(400_000)})).collect();
+        let big: Vec<Value> = (0..5)
+            .map(|n| json!({"id": n, "data": "x".repeat(400_000)}))
+            .collect();
         let cut = batches(&big);
         assert_eq!(cut.len(), 3);
         assert!(cut.iter().all(|b| b.body.len() <= BATCH_BYTES));

@@ -3,6 +3,7 @@
 //! whole before anything is stored, then grouped by resource (one object call and one
 //! transaction per resource, array order kept within each).
 
+use alloc::collections::BTreeSet;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -47,7 +48,9 @@ pub fn parse_batch(body: &[u8]) -> Result<Vec<CloudEvent>, ApiError> {
         )
     })?;
     if items.is_empty() {
-        return Err(ApiError::bad_request("The batch is empty: send at least one event."));
+        return Err(ApiError::bad_request(
+            "The batch is empty: send at least one event.",
+        ));
     }
     if items.len() > MAX_BATCH_EVENTS {
         return Err(ApiError::problem(
@@ -58,7 +61,7 @@ pub fn parse_batch(body: &[u8]) -> Result<Vec<CloudEvent>, ApiError> {
             ),
         ));
     }
-    items
+    let events = items
         .iter()
         .enumerate()
         .map(|(i, raw)| {
@@ -68,6 +71,17 @@ pub fn parse_batch(body: &[u8]) -> Result<Vec<CloudEvent>, ApiError> {
                 .map_err(|e| ApiError::bad_request(format!("Event {i}: {}", problem_detail(&e))))?;
             Ok(event)
         })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    Ok(collapse_repeats(events))
+}
+
+/// The first of the events with the same `(id, source)`, in order: a repeat within a batch is
+/// the same event, stored and sent once.
+fn collapse_repeats(events: Vec<CloudEvent>) -> Vec<CloudEvent> {
+    let mut seen = BTreeSet::new();
+    events
+        .into_iter()
+        .filter(|e| seen.insert((String::from(e.id()), String::from(e.source()))))
         .collect()
 }
 
@@ -101,7 +115,9 @@ mod tests {
     #[wasm_bindgen_test(unsupported = test)]
     fn content_type() {
         assert!(is_batch(Some("application/cloudevents-batch+json")));
-        assert!(is_batch(Some("Application/CloudEvents-Batch+JSON; charset=utf-8")));
+        assert!(is_batch(Some(
+            "Application/CloudEvents-Batch+JSON; charset=utf-8"
+        )));
         assert!(!is_batch(Some("application/cloudevents+json")));
         assert!(!is_batch(None));
     }
@@ -116,6 +132,26 @@ mod tests {
         let events = parse_batch(body.as_bytes()).unwrap();
         let ids: Vec<&str> = events.iter().map(|e| e.id()).collect();
         assert_eq!(ids, ["a", "b"]);
+        // A repeat of (id, source) collapses into the first; another source is another event.
+        let other_source =
+            event("a", "urn:altinn:resource:x").replace("example.com/s", "example.com/t");
+        let body = format!(
+            "[{}, {}, {}, {}]",
+            event("a", "urn:altinn:resource:x"),
+            event("b", "urn:altinn:resource:y"),
+            event("a", "urn:altinn:resource:x"),
+            other_source
+        );
+        let events = parse_batch(body.as_bytes()).unwrap();
+        let keys: Vec<(&str, &str)> = events.iter().map(|e| (e.id(), e.source())).collect();
+        assert_eq!(
+            keys,
+            [
+                ("a", "https://example.com/s"),
+                ("b", "https://example.com/s"),
+                ("a", "https://example.com/t")
+            ]
+        );
     }
 
     #[wasm_bindgen_test(unsupported = test)]
@@ -149,7 +185,10 @@ mod tests {
                 "Event 0: 'Resource' must be a valid urn.",
             ),
             (
-                format!("[{}]", r#"{"specversion":"1.0","id":"a","type":"t","resource":"urn:altinn:resource:x"}"#),
+                format!(
+                    "[{}]",
+                    r#"{"specversion":"1.0","id":"a","type":"t","resource":"urn:altinn:resource:x"}"#
+                ),
                 400,
                 "Event 0: ",
             ),

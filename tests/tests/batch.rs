@@ -44,31 +44,40 @@ async fn resources(c: &TestClient, n: usize) -> Vec<String> {
 fn main() -> ExitCode {
     let mut suite = Suite::with_vars(&[("DELIVERY_RETRY_DELAYS", "1,1")]);
 
-    suite.test("a_batch_over_three_resources_is_readable_in_order_in_each", |ctx| async move {
-        let c = ctx.client();
-        let token = org_token("ttd");
-        let res = resources(&c, 3).await;
-        let mut events = Vec::new();
-        for n in 1..=3 {
-            for (r, resource) in res.iter().enumerate() {
-                events.push(event(&format!("r{r}-{n}"), resource));
+    suite.test(
+        "a_batch_over_three_resources_is_readable_in_order_in_each",
+        |ctx| async move {
+            let c = ctx.client();
+            let token = org_token("ttd");
+            let res = resources(&c, 3).await;
+            let mut events = Vec::new();
+            for n in 1..=3 {
+                for (r, resource) in res.iter().enumerate() {
+                    events.push(event(&format!("r{r}-{n}"), resource));
+                }
             }
-        }
-        // A repeat inside the batch collapses into the first.
-        events.push(event("r0-1", &res[0]));
-        let r = post_batch(&c, &token, &events).await;
-        assert_empty(&r, 200);
-        for (r, resource) in res.iter().enumerate() {
-            let expected: Vec<String> = (1..=3).map(|n| format!("r{r}-{n}")).collect();
-            assert_eq!(read_ids(&c, &token, resource).await, expected, "{resource}");
-        }
-        // Publishing the batch again stores nothing new.
-        assert_empty(&post_batch(&c, &token, &events).await, 200);
-        assert_eq!(read_ids(&c, &token, &res[0]).await, ["r0-1", "r0-2", "r0-3"]);
-        // A single event after the batch comes after it.
-        publish_ok(&c, &token, &event("r0-4", &res[0])).await;
-        assert_eq!(read_ids(&c, &token, &res[0]).await, ["r0-1", "r0-2", "r0-3", "r0-4"]);
-    });
+            // A repeat inside the batch collapses into the first.
+            events.push(event("r0-1", &res[0]));
+            let r = post_batch(&c, &token, &events).await;
+            assert_empty(&r, 200);
+            for (r, resource) in res.iter().enumerate() {
+                let expected: Vec<String> = (1..=3).map(|n| format!("r{r}-{n}")).collect();
+                assert_eq!(read_ids(&c, &token, resource).await, expected, "{resource}");
+            }
+            // Publishing the batch again stores nothing new.
+            assert_empty(&post_batch(&c, &token, &events).await, 200);
+            assert_eq!(
+                read_ids(&c, &token, &res[0]).await,
+                ["r0-1", "r0-2", "r0-3"]
+            );
+            // A single event after the batch comes after it.
+            publish_ok(&c, &token, &event("r0-4", &res[0])).await;
+            assert_eq!(
+                read_ids(&c, &token, &res[0]).await,
+                ["r0-1", "r0-2", "r0-3", "r0-4"]
+            );
+        },
+    );
 
     suite.test("a_batch_with_a_bad_event_stores_nothing", |ctx| async move {
         let c = ctx.client();
@@ -114,22 +123,61 @@ fn main() -> ExitCode {
         }
     });
 
-    suite.test("batched_events_are_delivered_in_order_like_single_ones", |ctx| async move {
-        let c = ctx.client();
-        let token = org_token("ttd");
-        let res = resources(&c, 2).await;
-        let receiver = TestReceiver::start();
-        let sub = create_subscription(&c, &token, &json!({"endPoint": receiver.url_path("/hook"), "resourceFilter": res[0]})).await;
-        wait_validated(&c, &token, sub["id"].as_i64().unwrap_or_default(), 20).await;
-        receiver.clear();
-        publish_ok(&c, &token, &event("d0", &res[0])).await;
-        let batch = [event("d1", &res[0]), event("x1", &res[1]), event("d2", &res[0]), event("d1", &res[0]), event("d3", &res[0])];
-        assert_empty(&post_batch(&c, &token, &batch).await, 200);
-        publish_ok(&c, &token, &event("d4", &res[0])).await;
-        let got = receiver.wait_for(5, T).await;
-        assert_eq!(delivered_ids(&got), ["d0", "d1", "d2", "d3", "d4"]);
-        assert!(receiver.quiet_for(Duration::from_millis(1000)).await.is_empty(), "no repeat of d1");
-    });
+    suite.test(
+        "batched_events_are_delivered_in_order_like_single_ones",
+        |ctx| async move {
+            let c = ctx.client();
+            let token = org_token("ttd");
+            let res = resources(&c, 2).await;
+            let receiver = TestReceiver::start();
+            let sub = create_subscription(
+                &c,
+                &token,
+                &json!({"endPoint": receiver.url_path("/hook"), "resourceFilter": res[0]}),
+            )
+            .await;
+            wait_validated(&c, &token, sub["id"].as_i64().unwrap_or_default(), 20).await;
+            receiver.clear();
+            publish_ok(&c, &token, &event("d0", &res[0])).await;
+            publish_ok(&c, &token, &event("d0", &res[0])).await;
+            let first = receiver.wait_for(1, T).await;
+            assert_eq!(delivered_ids(&first), ["d0"]);
+            assert!(
+                receiver
+                    .quiet_for(Duration::from_millis(1500))
+                    .await
+                    .is_empty(),
+                "a repeated single publish is not sent again"
+            );
+            let batch = [
+                event("d1", &res[0]),
+                event("x1", &res[1]),
+                event("d2", &res[0]),
+                event("d1", &res[0]),
+                event("d3", &res[0]),
+            ];
+            assert_empty(&post_batch(&c, &token, &batch).await, 200);
+            publish_ok(&c, &token, &event("d4", &res[0])).await;
+            let got = receiver.wait_for(5, T).await;
+            assert_eq!(delivered_ids(&got), ["d0", "d1", "d2", "d3", "d4"]);
+            assert!(
+                receiver
+                    .quiet_for(Duration::from_millis(1000))
+                    .await
+                    .is_empty(),
+                "no repeat of d1"
+            );
+            // The same batch again: stored before, so nothing is stored or sent.
+            assert_empty(&post_batch(&c, &token, &batch).await, 200);
+            assert!(
+                receiver
+                    .quiet_for(Duration::from_millis(1500))
+                    .await
+                    .is_empty(),
+                "nothing sent twice"
+            );
+        },
+    );
 
     suite.run()
 }

@@ -12,8 +12,8 @@
 //!
 //! `UPDATE_OPENAPI=1 cargo test -p altinn-events-worker --lib openapi` rewrites the file.
 
-use events_core::batch::{BATCH_CONTENT_TYPE, MAX_BATCH_EVENTS};
 use events_core::authz::builtin::RULE_ATTRIBUTES;
+use events_core::batch::{BATCH_CONTENT_TYPE, MAX_BATCH_EVENTS};
 use events_core::delivery::DEFAULT_DISABLE_AFTER_HOURS;
 use events_core::delivery_queue::{
     DEFAULT_ATTEMPT_PAGE, KEEP_ATTEMPTS, MAX_ATTEMPT_PAGE, RESPONSE_PREFIX_BYTES,
@@ -548,15 +548,21 @@ fn publish_event() -> Value {
             }}),
         );
     }
-    Op::new("publishEvent", "Events", "Publish a generic event (or a batch)", &description, security)
-        .body(body)
-        .answer(200, empty("Stored (or already stored). No body."))
-        .answer(400, response_ref("BadRequest"))
-        .answer(401, response_ref("Unauthorized"))
-        .answer(403, response_ref("Forbidden"))
-        .reads_body()
-        .answer(503, response_ref("ServiceUnavailable"))
-        .done()
+    Op::new(
+        "publishEvent",
+        "Events",
+        "Publish a generic event (or a batch)",
+        &description,
+        security,
+    )
+    .body(body)
+    .answer(200, empty("Stored (or already stored). No body."))
+    .answer(400, response_ref("BadRequest"))
+    .answer(401, response_ref("Unauthorized"))
+    .answer(403, response_ref("Forbidden"))
+    .reads_body()
+    .answer(503, response_ref("ServiceUnavailable"))
+    .done()
 }
 
 fn read_events() -> Value {

@@ -5,8 +5,8 @@ use events_core::authz::mapping::publish_request;
 use events_core::batch;
 use events_core::event::EventRecord;
 use events_core::publish::{require_cloudevents_content_type, validate_generic_event};
-use events_core::urn::ResourceUrn;
 use events_core::query::GenericEventsQuery;
+use events_core::urn::ResourceUrn;
 use events_core::{ApiError, CloudEvent};
 use worker::{Env, Method, Request, Response};
 
@@ -98,7 +98,11 @@ async fn publish_batch(
             let decisions = futures_util::future::join_all(events.iter().map(|event| {
                 let replaced = subject_override(event);
                 async move {
-                    let request = publish_request(&caller.claims, event, replaced.as_ref().map(|r| r.as_deref()));
+                    let request = publish_request(
+                        &caller.claims,
+                        event,
+                        replaced.as_ref().map(|r| r.as_deref()),
+                    );
                     authz::decide(env, cfg, &request, &LocalPolicies::new(), None).await
                 }
             }))
@@ -134,12 +138,17 @@ async fn publish_batch(
     let requests: Vec<(ResourceUrn, BatchRequest)> = groups
         .iter()
         .map(|(resource, indexes)| {
-            let authorize: Option<Vec<PublishCheck>> =
-                indexes.iter().map(|&i| checks.get_mut(i).and_then(Option::take)).collect();
+            let authorize: Option<Vec<PublishCheck>> = indexes
+                .iter()
+                .map(|&i| checks.get_mut(i).and_then(Option::take))
+                .collect();
             (
                 ResourceUrn::from(*resource),
                 BatchRequest {
-                    events: indexes.iter().filter_map(|&i| records.get(i).cloned()).collect(),
+                    events: indexes
+                        .iter()
+                        .filter_map(|&i| records.get(i).cloned())
+                        .collect(),
                     authorize,
                     check_only: false,
                 },
@@ -149,28 +158,33 @@ async fn publish_batch(
     // A batch over several resources is checked everywhere before it is stored anywhere.
     let checked_apart = requests.len() > 1 && requests.iter().any(|(_, r)| r.authorize.is_some());
     if checked_apart {
-        let results = futures_util::future::join_all(requests.iter().map(|(resource, r)| async move {
-            let stub = rpc::event_log(env, resource)?;
-            let check = BatchRequest {
-                events: r.events.clone(),
-                authorize: r.authorize.as_ref().map(|a| a.iter().map(PublishCheck::clone).collect()),
-                check_only: true,
-            };
-            rpc::call_json::<_, BatchReply>(&stub, Method::Post, "publish_batch", &check).await
-        }))
-        .await;
+        let results =
+            futures_util::future::join_all(requests.iter().map(|(resource, r)| async move {
+                let stub = rpc::event_log(env, resource)?;
+                let check = BatchRequest {
+                    events: r.events.clone(),
+                    authorize: r
+                        .authorize
+                        .as_ref()
+                        .map(|a| a.iter().map(PublishCheck::clone).collect()),
+                    check_only: true,
+                };
+                rpc::call_json::<_, BatchReply>(&stub, Method::Post, "publish_batch", &check).await
+            }))
+            .await;
         for result in results {
             result?;
         }
     }
-    let results = futures_util::future::join_all(requests.into_iter().map(|(resource, mut r)| async move {
-        if checked_apart {
-            r.authorize = None;
-        }
-        let stub = rpc::event_log(env, &resource)?;
-        rpc::call_json::<_, BatchReply>(&stub, Method::Post, "publish_batch", &r).await
-    }))
-    .await;
+    let results =
+        futures_util::future::join_all(requests.into_iter().map(|(resource, mut r)| async move {
+            if checked_apart {
+                r.authorize = None;
+            }
+            let stub = rpc::event_log(env, &resource)?;
+            rpc::call_json::<_, BatchReply>(&stub, Method::Post, "publish_batch", &r).await
+        }))
+        .await;
     for result in results {
         result?;
     }

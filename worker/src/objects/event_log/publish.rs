@@ -60,17 +60,28 @@ impl EventLog {
         }
     }
 
-    /// The event's row (no await: the caller writes it together with the outbox's rows).
+    /// The event's row (no await: the caller writes it together with the outbox's rows). A
+    /// repeat of `(id, source)` writes nothing and is told apart by no row coming back (the
+    /// cursor's written-rows count is not zero for the skipped insert).
     fn insert_event(&self, event: &EventRecord, at: UnixTime) -> Result<Stored, Error> {
+        #[derive(Deserialize)]
+        struct Inserted {
+            #[allow(dead_code)]
+            seq: i64,
+        }
         let m = &event.meta;
-        let written = self.exec(
+        let inserted: Vec<Inserted> = self.rows(
             "INSERT INTO events (id, source, subject, alt_subject, type, resource_instance, time_ticks, json, json_utc, registered)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id, source) DO NOTHING",
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id, source) DO NOTHING RETURNING seq",
             vec![m.id.to_string().into(), m.source.clone().into(), m.subject.clone().into(), m.alternative_subject.clone().into(),
                  m.type_.clone().into(), m.resource_instance.clone().into(), ticks(m.time_ticks),
                  event.json.clone().into(), event.json_utc.clone().into(), at.as_millis().into()],
         )?;
-        Ok(if written > 0 { Stored::New } else { Stored::Repeat })
+        Ok(if inserted.is_empty() {
+            Stored::Repeat
+        } else {
+            Stored::New
+        })
     }
 
     /// Events about a party are readable through GET /app/party as soon as the publish
@@ -124,7 +135,9 @@ impl EventLog {
         let b: BatchRequest = body_json(req).await?;
         if let Some(checks) = &b.authorize {
             if checks.len() != b.events.len() {
-                return Err(Error::corrupt("a batch with a check count unlike its events"));
+                return Err(Error::corrupt(
+                    "a batch with a check count unlike its events",
+                ));
             }
             for (event, check) in b.events.iter().zip(checks) {
                 self.check_publish(event, check).await?;
@@ -145,7 +158,9 @@ impl EventLog {
                 for (event, main_unit) in b.events.iter().zip(&main_units) {
                     let kept = self.insert_event(event, at)?;
                     stored += u32::from(kept == Stored::New);
-                    if let Some(party) = o.handle_published(at, event, kept, true, main_unit.as_deref()) {
+                    if let Some(party) =
+                        o.handle_published(at, event, kept, true, main_unit.as_deref())
+                    {
                         if !parties.contains(&party) {
                             parties.push(party);
                         }
