@@ -60,9 +60,15 @@ impl EventLog {
         } else {
             Stored::NotKept
         };
+        // The first event of an empty log schedules the first sweep (no query per publish).
+        let sweep_moved = stored == Stored::New && self.stored_row(at)?;
         let party = self
             .drive(|o| o.handle_published(at, event, stored, p.fan_out, main_unit.as_deref()))
             .await?;
+        if sweep_moved {
+            let wish = self.drive(|o| o.poll_timeout()).await?;
+            self.set_alarm(wish).await?;
+        }
         // Events about a party are readable through GET /app/party as soon as this answers;
         // if the party's object cannot be reached now, the alarm keeps trying.
         if let Some(party) = party {
