@@ -634,11 +634,10 @@ fn publish(context: &Context, args: PublishArgs) -> Result<()> {
                     &api.url(EVENTS),
                     Some(("application/cloudevents-batch+json", batch.body)),
                 )
-                .map_err(|err| {
+                .inspect_err(|_| {
                     if n > 0 {
                         eprintln!("the first {} events were stored", batch.first);
                     }
-                    err
                 })?;
             }
             events.iter().try_for_each(|e| context.printer.value(e))

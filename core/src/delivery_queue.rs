@@ -436,6 +436,13 @@ impl DeliveryQueue {
         Ok(queue)
     }
 
+    /// The highest entry number ever given out (stored apart from the rows, which retention and
+    /// pruning delete): new entries, and their webhook ids, come after it and are never reused.
+    pub fn with_last_seq(mut self, last: i64) -> Self {
+        self.next_seq = self.next_seq.max(last.saturating_add(1));
+        self
+    }
+
     /// The subscription, if one was ever started here (also when deleted since).
     pub fn subscription(&self) -> Option<&Subscription> {
         self.model.subscription.as_ref()

@@ -126,6 +126,15 @@ impl EventPage {
         self
     }
 
+    /// The page starts after the event an `after` cursor names: `Some(seq)`, the cursor's
+    /// event as stored; `None`, no event with that id is stored (it never was, or retention
+    /// deleted it). The two cannot be told apart, and both start at the oldest kept event:
+    /// retention deletes the oldest events first, so every kept event comes after a deleted one
+    /// and a reader whose cursor was deleted misses nothing that is still kept.
+    pub fn after_cursor(self, cursor: Option<i64>) -> EventPage {
+        self.after(cursor.unwrap_or(0))
+    }
+
     /// The caller whose claims decide.
     pub fn claims(&self) -> &Claims {
         &self.claims

@@ -81,6 +81,7 @@ pub mod publish;
 pub mod push_filter;
 pub mod query;
 pub mod replay;
+pub mod retention;
 pub mod sansio;
 pub mod signing;
 pub mod subscription;

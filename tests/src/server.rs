@@ -41,6 +41,7 @@ pub const SETTINGS: &[&str] = &[
     "MASKINPORTEN_ISSUER",
     "TOKEN_SIGNING_JWK",
     "DISABLE_AFTER_HOURS",
+    "EVENT_RETENTION_DAYS",
 ];
 
 /// Default readiness timeout; the first start includes a release build of the worker.

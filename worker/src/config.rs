@@ -11,6 +11,7 @@ use events_core::delivery::{
     parse_disable_after_hours, RetrySchedule, DEFAULT_DISABLE_AFTER_HOURS,
 };
 use events_core::exchange::{ExchangeSettings, SigningKey};
+use events_core::retention::{parse_retention_days, Retention};
 use events_core::token::{IssuerKeys, Jwks};
 use events_core::ApiError;
 use worker::Env;
@@ -19,7 +20,7 @@ use worker::Env;
 /// setting is given.
 pub const DEV_JWKS: &str = include_str!("../../dev/keys/dev-jwks.json");
 
-pub const SETTINGS: [&str; 15] = [
+pub const SETTINGS: [&str; 16] = [
     "ALTINN_JWKS",
     "ALTINN_OPENID_WELLKNOWN",
     "PLATFORM_ACCESS_JWKS",
@@ -35,6 +36,7 @@ pub const SETTINGS: [&str; 15] = [
     "MASKINPORTEN_ISSUER",
     "TOKEN_SIGNING_JWK",
     "DISABLE_AFTER_HOURS",
+    "EVENT_RETENTION_DAYS",
 ];
 
 /// Where Altinn token signing keys come from.
@@ -70,6 +72,9 @@ pub struct Config {
     /// `DISABLE_AFTER_HOURS` as milliseconds: a subscription whose endpoint failed every
     /// attempt this long is disabled (default 120 hours).
     pub disable_after_ms: i64,
+    /// `EVENT_RETENTION_DAYS`: how long events, trace rows, attempt logs and dead letters are
+    /// kept (default 90 days, as Altinn).
+    pub retention: Retention,
     pub pdp_url: Option<String>,
     /// True while the dev keys are trusted (`DEV_MODE=true` and no key setting given).
     pub dev_keys: bool,
@@ -234,6 +239,10 @@ pub fn parse(values: &[Option<String>]) -> Result<Config, ApiError> {
         None => i64::from(DEFAULT_DISABLE_AFTER_HOURS) * 3_600_000,
         Some(v) => parse_disable_after_hours(v).map_err(|e| bad("DISABLE_AFTER_HOURS", e))?,
     };
+    let retention = match get("EVENT_RETENTION_DAYS") {
+        None => Retention::default(),
+        Some(v) => parse_retention_days(v).map_err(|e| bad("EVENT_RETENTION_DAYS", e))?,
+    };
     let pdp_url = match get("PDP_URL") {
         None => None,
         Some(u) if u.starts_with("https://") || u.starts_with("http://") => Some(u.to_owned()),
@@ -266,6 +275,7 @@ pub fn parse(values: &[Option<String>]) -> Result<Config, ApiError> {
         retry_schedule,
         webhook_timeout_secs,
         disable_after_ms,
+        retention,
         pdp_url,
         dev_keys,
         missing,
@@ -338,6 +348,7 @@ mod tests {
         assert_eq!(c.missing_keys(), None);
         assert_eq!(c.retry_schedule, RetrySchedule::altinn());
         assert_eq!(c.webhook_timeout_secs, 45);
+        assert_eq!(c.retention, Retention::days(90));
         assert_eq!(c.base_url, "http://127.0.0.1:8787");
         assert!(!c.base_url_configured);
         assert!(c.platform_keys.for_issuer("platform").is_some());
@@ -356,6 +367,7 @@ mod tests {
             ("WEBHOOK_TIMEOUT_SECONDS", "0", "The setting WEBHOOK_TIMEOUT_SECONDS is invalid: '0'"),
             ("WEBHOOK_ALLOW_PRIVATE", "yes", "The setting WEBHOOK_ALLOW_PRIVATE is invalid: 'yes' is not true or false"),
             ("DISABLE_AFTER_HOURS", "0", "The setting DISABLE_AFTER_HOURS is invalid: '0' is not a number of hours"),
+            ("EVENT_RETENTION_DAYS", "0", "The setting EVENT_RETENTION_DAYS is invalid: '0' is not a number of days"),
             ("DEV_MODE", "1", "The setting DEV_MODE is invalid: '1' is not true or false"),
             ("PDP_URL", "ftp://x", "The setting PDP_URL is invalid: expected an http(s) URL"),
             ("EVENTS_BASE_URL", "localhost", "The setting EVENTS_BASE_URL is invalid: expected an http(s) URL"),

@@ -682,6 +682,9 @@ fn the_stored_rows_rebuild_the_same_machine() {
         restored.next_seq, 3,
         "after the highest stored seq (pending ones dropped)"
     );
+    // Numbers given out to rows that are gone since (retention, pruning) are not reused.
+    assert_eq!(restored.clone().with_last_seq(9).next_seq, 10);
+    assert_eq!(restored.with_last_seq(1).next_seq, 3);
 }
 
 #[wasm_bindgen_test(unsupported = test)]

@@ -189,3 +189,18 @@ fn an_app_read_of_events_without_an_instance_source_asks_nothing() {
     p.handle_decisions(&answer(&[r], |_| true));
     assert_eq!(p.finish().count, 1);
 }
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_cursor_that_is_not_stored_starts_at_the_oldest_kept_event() {
+    // Events 1..=3 were deleted by retention; 4..=6 are kept.
+    let mut p = generic(5).after_cursor(None);
+    assert_eq!(p.poll(), Step::Read { after: 0, limit: 5 });
+    let kept = rows(4, 6);
+    p.handle_rows(kept.clone());
+    p.handle_decisions(&answer(&kept, |_| true));
+    let page = p.finish();
+    assert_eq!(page.body, r#"[{"id":"e4"}, {"id":"e5"}, {"id":"e6"}]"#);
+    // A stored cursor continues after its event.
+    let p = generic(5).after_cursor(Some(5));
+    assert_eq!(p.poll(), Step::Read { after: 5, limit: 5 });
+}

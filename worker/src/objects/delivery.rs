@@ -5,17 +5,22 @@
 //! reports how it went, and sets the alarm it wants. The queue lives in memory between calls and
 //! is rebuilt from the rows after an eviction, or after any failure here (so memory never runs
 //! ahead of storage).
+//!
+//! Its alarm also sweeps (`sweep`, retention): trace rows, attempt-log rows, dead letters and
+//! finished queue rows stored longer ago than `EVENT_RETENTION_DAYS`. Pending queue rows stay
+//! whatever their age.
 
 use std::cell::RefCell;
 
 use events_core::delivery::webhook_body;
-use events_core::delivery_queue::{Action, DeliveryQueue, Gone, Transmit, RECOVERY_MS};
+use events_core::delivery_queue::{Action, Change, DeliveryQueue, Gone, Transmit, RECOVERY_MS};
 use events_core::signing::Secret;
 use events_core::time::UnixTime;
 use serde::Deserialize;
-use worker::{durable_object, Env, Headers, Method, Request, Response, ScheduledTime, State};
+use worker::{durable_object, Env, Headers, Method, Request, Response, State};
 
 use super::directory::{self, IdRequest};
+use super::retention::{self, Sweeps};
 use super::{call_json, event_log, now_ms, reply, stub, DIRECTORY};
 use crate::config;
 use crate::error::Error;
@@ -24,6 +29,7 @@ mod control;
 mod reads;
 mod requests;
 mod store;
+mod sweep;
 mod wire;
 
 use control::signature_headers;
@@ -38,6 +44,8 @@ pub struct Delivery {
     state: State,
     env: Env,
     queue: RefCell<Option<DeliveryQueue>>,
+    /// When old trace, attempt and dead-letter rows are swept next.
+    sweeps: Sweeps,
 }
 
 fn now() -> UnixTime {
@@ -51,6 +59,19 @@ fn iso(ms: i64) -> String {
 /// A stored row that cannot be read: an error, logged, never a default.
 fn corrupt(what: impl std::fmt::Display) -> Error {
     Error::corrupt(format_args!("delivery: {what}"))
+}
+
+/// A change that writes a row a sweep deletes once it is old.
+fn swept_later(change: &Change) -> bool {
+    matches!(
+        change,
+        Change::Trace { .. }
+            | Change::Note { .. }
+            | Change::Attempt(_)
+            | Change::DeadLettered { .. }
+            | Change::Delivered { .. }
+            | Change::Cancelled { .. }
+    )
 }
 
 fn gone(_: Gone) -> Error {
@@ -75,12 +96,20 @@ impl Delivery {
             .with_queue(|queue| {
                 let out = input(queue);
                 let mut alarm = None;
+                let mut retained = false;
                 while let Some(action) = queue.poll_action() {
                     match action {
-                        Action::Persist(change) => self.apply(queue.subscription(), change)?,
+                        Action::Persist(change) => {
+                            retained |= swept_later(&change);
+                            self.apply(queue.subscription(), change)?
+                        }
                         Action::SetAlarm(at) => alarm = Some(Some(at)),
                         Action::CancelAlarm => alarm = Some(None),
                     }
+                }
+                // The first such row since the object was empty schedules the first sweep.
+                if retained && self.stored_row(now())? && alarm.is_none() {
+                    alarm = Some(queue.poll_timeout());
                 }
                 Ok((out, alarm))
             })
@@ -96,16 +125,13 @@ impl Delivery {
         result
     }
 
-    async fn set_alarm(&self, at: Option<UnixTime>) -> Result<(), Error> {
-        let storage = self.state.storage();
-        match at {
-            Some(at) => {
-                let date = js_sys::Date::new(&(at.as_millis() as f64).into());
-                storage.set_alarm(ScheduledTime::new(date)).await
-            }
-            None => storage.delete_alarm().await,
-        }
-        .map_err(|e| Error::platform("Could not schedule background work", e))
+    /// Set the alarm for the queue's wish (`machine`) or the next sweep, whichever is earlier:
+    /// the queue cancelling its alarm leaves a sweep's in place.
+    async fn set_alarm(&self, machine: Option<UnixTime>) -> Result<(), Error> {
+        let at = self
+            .sweeps
+            .alarm(&self.state.storage().sql(), &self.env, machine)?;
+        retention::set_alarm(&self.state.storage(), at).await
     }
 
     /// Tell the resource's event log and the directory that the subscription is validated.
@@ -180,13 +206,18 @@ impl Delivery {
 impl worker::DurableObject for Delivery {
     fn new(state: State, env: Env) -> Self {
         let sql = state.storage().sql();
-        if let Err(e) = sql.exec(SCHEMA, None).and_then(|_| migrate(&sql)) {
+        let schema = sql
+            .exec(SCHEMA, None)
+            .and_then(|_| migrate(&sql))
+            .and_then(|_| sql.exec(retention::SCHEMA, None));
+        if let Err(e) = schema {
             worker::console_error!("Delivery schema: {e}");
         }
         Delivery {
             state,
             env,
             queue: RefCell::new(None),
+            sweeps: Sweeps::default(),
         }
     }
 
@@ -194,12 +225,30 @@ impl worker::DurableObject for Delivery {
         reply(self.handle(&mut req).await)
     }
 
+    /// One alarm run: the queue's work first, then a retention sweep if one is due; then the
+    /// alarm again, for whichever of the two comes next (the one that fired is spent).
     async fn alarm(&self) -> worker::Result<Response> {
-        if let Err(e) = self.run().await {
+        let wish = match self.run().await {
+            Ok(()) => {
+                if let Err(e) = self.sweep(now()) {
+                    worker::console_error!("retention sweep failed: {}", e.describe());
+                    self.sweeps.handle_failed(now());
+                }
+                self.drive(|q| q.poll_timeout()).await
+            }
+            Err(e) => Err(e),
+        };
+        let wish = wish.unwrap_or_else(|e| {
             worker::console_error!("delivery run failed: {}", e.describe());
             // The queue is intact in storage; run again shortly.
             self.queue.replace(None);
-            let _ = self.set_alarm(Some(now().plus_millis(RECOVERY_MS))).await;
+            self.sweeps.handle_failed(now());
+            Some(now().plus_millis(RECOVERY_MS))
+        });
+        if let Err(e) = self.set_alarm(wish).await {
+            worker::console_error!("could not set the alarm: {}", e.describe());
+            let retry = Some(now().plus_millis(RECOVERY_MS));
+            let _ = retention::set_alarm(&self.state.storage(), retry).await;
         }
         Response::ok("done")
     }

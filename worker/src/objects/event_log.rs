@@ -10,14 +10,15 @@
 //!
 //! This file is the object's entry: its wire types, its state and its routes. The rest, by
 //! responsibility: [`store`] (schema, SQL, the outbox's rows), [`publish`] (storing an event),
-//! [`fan_out`] (driving the outbox, the alarm run), [`policy`] (the rule document) and
-//! [`trace`] (the trace log).
+//! [`fan_out`] (driving the outbox, the alarm run), [`policy`] (the rule document),
+//! [`trace`] (the trace log) and [`sweep`] (retention: old events and trace rows go).
 
 mod fan_out;
 pub mod policy;
 mod publish;
 mod replay;
 mod store;
+mod sweep;
 mod trace;
 
 pub use publish::{BatchReply, BatchRequest};
@@ -35,6 +36,7 @@ use worker::{durable_object, Env, Method, Request, Response, State};
 
 use super::directory::IdRequest;
 use super::event_query::{self, QueryRequest};
+use super::retention::{self, Sweeps};
 use super::{body_json, reply, reply_json};
 use crate::error::Error;
 
@@ -100,6 +102,8 @@ pub struct EventLog {
     /// The rule document, once read (`Some(None)` = there is none).
     policy: RefCell<Option<Option<ResourcePolicy>>>,
     outbox: RefCell<Option<Outbox>>,
+    /// When old events and trace rows are swept next.
+    sweeps: Sweeps,
 }
 
 fn now() -> UnixTime {
@@ -159,7 +163,7 @@ impl EventLog {
 impl worker::DurableObject for EventLog {
     fn new(state: State, env: Env) -> Self {
         let sql = state.storage().sql();
-        for schema in [event_query::EVENTS_TABLE, store::SCHEMA] {
+        for schema in [event_query::EVENTS_TABLE, store::SCHEMA, retention::SCHEMA] {
             if let Err(e) = sql.exec(schema, None) {
                 worker::console_error!("EventLog schema: {e}");
             }
@@ -169,6 +173,7 @@ impl worker::DurableObject for EventLog {
             env,
             policy: RefCell::new(None),
             outbox: RefCell::new(None),
+            sweeps: Sweeps::default(),
         }
     }
 
@@ -176,12 +181,30 @@ impl worker::DurableObject for EventLog {
         reply(self.handle(&mut req).await)
     }
 
+    /// One alarm run: the outbox's work first, then a retention sweep if one is due; then the
+    /// alarm again, for whichever of the two comes next (the one that fired is spent).
     async fn alarm(&self) -> worker::Result<Response> {
-        if let Err(e) = self.run().await {
+        let wish = match self.run().await {
+            Ok(()) => {
+                if let Err(e) = self.sweep(now()) {
+                    worker::console_error!("retention sweep failed: {}", e.describe());
+                    self.sweeps.handle_failed(now());
+                }
+                self.drive(|o| o.poll_timeout()).await
+            }
+            Err(e) => Err(e),
+        };
+        let wish = wish.unwrap_or_else(|e| {
             worker::console_error!("fan-out run failed: {}", e.describe());
             // The outbox is intact in storage; run again shortly.
             self.outbox.replace(None);
-            let _ = self.set_alarm(Some(now().plus_millis(RECOVERY_MS))).await;
+            self.sweeps.handle_failed(now());
+            Some(now().plus_millis(RECOVERY_MS))
+        });
+        if let Err(e) = self.set_alarm(wish).await {
+            worker::console_error!("could not set the alarm: {}", e.describe());
+            let retry = Some(now().plus_millis(RECOVERY_MS));
+            let _ = retention::set_alarm(&self.state.storage(), retry).await;
         }
         Response::ok("done")
     }

@@ -24,7 +24,8 @@ pub use events_core::event_page::MAX_PATTERNS;
 pub struct QueryRequest {
     /// The resource (generic reads authorize against it); `None` for party reads.
     pub resource: Option<ResourceUrn>,
-    /// Event id cursor; unknown ids mean "from the start".
+    /// Event id cursor; an id that is not stored (never, or deleted by retention) starts at the
+    /// oldest kept event.
     pub after: Option<String>,
     pub subject: Option<String>,
     pub alternative_subject: Option<String>,
@@ -67,6 +68,7 @@ CREATE TABLE IF NOT EXISTS events (
   UNIQUE (id, source)
 );
 CREATE INDEX IF NOT EXISTS events_by_id ON events (id);
+CREATE INDEX IF NOT EXISTS events_by_registered ON events (registered);
 ";
 
 /// Reply headers of a query: number of events, last id, first subject.
@@ -170,13 +172,14 @@ fn corrupt(column: &str) -> Error {
     Error::corrupt(format_args!("a stored event ({column})"))
 }
 
-/// The cursor position of `after`: the first event with that id, or the start.
-fn cursor_position(sql: &SqlStorage, after: Option<&str>) -> Result<i64, Error> {
+/// The stored position of the `after` cursor's event (the first with that id), if it is stored
+/// ([`EventPage::after_cursor`] decides where a page starts when it is not).
+fn cursor_position(sql: &SqlStorage, after: Option<&str>) -> Result<Option<i64>, Error> {
     #[derive(Deserialize)]
     struct First {
         seq: Option<i64>,
     }
-    let Some(after) = after else { return Ok(0) };
+    let Some(after) = after else { return Ok(None) };
     let rows: Vec<First> = sql
         .exec(
             "SELECT MIN(seq) AS seq FROM events WHERE id = ?",
@@ -185,7 +188,7 @@ fn cursor_position(sql: &SqlStorage, after: Option<&str>) -> Result<i64, Error> 
         .map_err(sql_error)?
         .to_array()
         .map_err(|e| corrupt(&e.to_string()))?;
-    Ok(rows.first().and_then(|r| r.seq).unwrap_or(0))
+    Ok(rows.first().and_then(|r| r.seq))
 }
 
 /// Answer a query: a JSON array of the permitted events after the cursor, in order.
@@ -198,7 +201,7 @@ pub async fn page(
     let claims = Claims::new(q.caller.clone());
     let patterns = (q.types.len(), q.sources.len());
     let page = EventPage::new(claims, q.resource.clone(), q.app_read, q.size, patterns)?;
-    let mut page = page.after(cursor_position(sql, q.after.as_deref())?);
+    let mut page = page.after_cursor(cursor_position(sql, q.after.as_deref())?);
     let mut cfg = None;
     loop {
         match page.poll() {

@@ -6,6 +6,7 @@ pub mod directory;
 pub mod event_log;
 pub mod event_query;
 pub mod party;
+pub mod retention;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;

@@ -48,6 +48,10 @@ CREATE TABLE IF NOT EXISTS health (
 CREATE TABLE IF NOT EXISTS signing (
   k INTEGER PRIMARY KEY CHECK (k = 1), secret TEXT NOT NULL, previous TEXT, previous_until INTEGER
 );
+CREATE INDEX IF NOT EXISTS queue_by_finished ON queue (finished);
+CREATE INDEX IF NOT EXISTS dead_letters_by_failed ON dead_letters (failed);
+CREATE INDEX IF NOT EXISTS trace_by_time ON trace (time);
+CREATE INDEX IF NOT EXISTS attempts_by_time ON attempts (time);
 ";
 
 /// Queues stored before webhook ids existed get theirs: the event's first position is its own.
@@ -113,9 +117,20 @@ impl Delivery {
             vec![],
         )?;
         let (health, signing, last_attempt) = self.load_control()?;
+        // Entry numbers are never given out twice, also after their rows are gone.
+        #[derive(Deserialize)]
+        struct Sequence {
+            seq: i64,
+        }
+        let last_seq: Vec<Sequence> = self.rows(
+            "SELECT seq FROM sqlite_sequence WHERE name = 'queue'",
+            vec![],
+        )?;
+        let last_seq = last_seq.into_iter().next().map_or(0, |s| s.seq);
         Ok(
             DeliveryQueue::restore(cfg.retry_schedule.clone(), subscription, entries, dead)
                 .map_err(corrupt)?
+                .with_last_seq(last_seq)
                 .with_disable_after(Some(cfg.disable_after_ms))
                 .with_stored(health, signing, last_attempt),
         )

@@ -6,7 +6,7 @@ use events_core::authz::builtin::PartyKey;
 use events_core::authz::xacml::DecisionResponse;
 use events_core::event::{EventMeta, PartyId};
 use events_core::matching::SubscriptionId;
-use events_core::outbox::{Action, HandOff, Outbox, OutboxId, Transmit};
+use events_core::outbox::{Action, Change, HandOff, Outbox, OutboxId, Transmit};
 use events_core::push_filter::PushFilter;
 use events_core::time::UnixTime;
 use serde::Deserialize;
@@ -17,6 +17,7 @@ use super::{now, EventLog};
 use crate::error::Error;
 use crate::objects;
 use crate::objects::delivery::{EnqueueReply, EnqueueRequest};
+use crate::objects::retention;
 use crate::{authz, config};
 
 impl EventLog {
@@ -31,12 +32,20 @@ impl EventLog {
             };
             let out = input(outbox);
             let mut alarm = None;
+            let mut traced = false;
             while let Some(action) = outbox.poll_action() {
                 match action {
-                    Action::Persist(change) => self.apply(change)?,
+                    Action::Persist(change) => {
+                        traced |= matches!(change, Change::Trace { .. });
+                        self.apply(change)?
+                    }
                     Action::SetAlarm(at) => alarm = Some(Some(at)),
                     Action::CancelAlarm => alarm = Some(None),
                 }
+            }
+            // A trace row in an empty log schedules the first sweep.
+            if traced && self.stored_row(now())? && alarm.is_none() {
+                alarm = Some(outbox.poll_timeout());
             }
             Ok((out, alarm))
         })();
@@ -51,16 +60,13 @@ impl EventLog {
         result
     }
 
-    pub(super) async fn set_alarm(&self, at: Option<UnixTime>) -> Result<(), Error> {
-        let storage = self.state.storage();
-        match at {
-            Some(at) => {
-                let date = js_sys::Date::new(&(at.as_millis() as f64).into());
-                storage.set_alarm(worker::ScheduledTime::new(date)).await
-            }
-            None => storage.delete_alarm().await,
-        }
-        .map_err(|e| Error::platform("Could not schedule background work", e))
+    /// Set the alarm for the outbox's wish (`machine`) or the next sweep, whichever is earlier:
+    /// the outbox cancelling its alarm leaves a sweep's in place.
+    pub(super) async fn set_alarm(&self, machine: Option<UnixTime>) -> Result<(), Error> {
+        let at = self
+            .sweeps
+            .alarm(&self.state.storage().sql(), &self.env, machine)?;
+        retention::set_alarm(&self.state.storage(), at).await
     }
 
     /// Send one party-index entry to the party's object (gone already: sent by someone else).

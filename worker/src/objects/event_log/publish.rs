@@ -117,9 +117,15 @@ impl EventLog {
         } else {
             Stored::NotKept
         };
+        // The first event of an empty log schedules the first sweep (no query per publish).
+        let sweep_moved = stored == Stored::New && self.stored_row(at)?;
         let party = self
             .drive(|o| o.handle_published(at, event, stored, p.fan_out, main_unit.as_deref()))
             .await?;
+        if sweep_moved {
+            let wish = self.drive(|o| o.poll_timeout()).await?;
+            self.set_alarm(wish).await?;
+        }
         if let Some(party) = party {
             self.send_party_entries(party).await?;
         }
@@ -152,12 +158,17 @@ impl EventLog {
         }
         let at = now();
         let written = self
-            .drive(|o| -> Result<(u32, Vec<PartyId>), Error> {
+            .drive(|o| -> Result<(u32, bool, Vec<PartyId>), Error> {
                 let mut stored = 0;
+                let mut sweep_moved = false;
                 let mut parties: Vec<PartyId> = Vec::new();
                 for (event, main_unit) in b.events.iter().zip(&main_units) {
                     let kept = self.insert_event(event, at)?;
                     stored += u32::from(kept == Stored::New);
+                    // The first event of an empty log schedules the first sweep.
+                    if kept == Stored::New && self.stored_row(at)? {
+                        sweep_moved = true;
+                    }
                     if let Some(party) =
                         o.handle_published(at, event, kept, true, main_unit.as_deref())
                     {
@@ -166,10 +177,10 @@ impl EventLog {
                         }
                     }
                 }
-                Ok((stored, parties))
+                Ok((stored, sweep_moved, parties))
             })
             .await?;
-        let (stored, parties) = match written {
+        let (stored, sweep_moved, parties) = match written {
             Ok(written) => written,
             Err(e) => {
                 // Some rows may be written; the outbox is rebuilt from what storage holds.
@@ -177,6 +188,10 @@ impl EventLog {
                 return Err(e);
             }
         };
+        if sweep_moved {
+            let wish = self.drive(|o| o.poll_timeout()).await?;
+            self.set_alarm(wish).await?;
+        }
         for party in parties {
             self.send_party_entries(party).await?;
         }

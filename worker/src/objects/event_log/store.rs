@@ -16,7 +16,6 @@ use crate::objects::sql_error;
 /// The log's own tables; the `events` table is [`crate::objects::event_query::EVENTS_TABLE`].
 pub(super) const SCHEMA: &str = "
 CREATE INDEX IF NOT EXISTS events_by_subject ON events (subject, seq);
-CREATE INDEX IF NOT EXISTS events_by_registered ON events (registered);
 CREATE TABLE IF NOT EXISTS policy (k INTEGER PRIMARY KEY CHECK (k = 1), doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS subs (
   id INTEGER PRIMARY KEY, subscription TEXT NOT NULL, validated INTEGER NOT NULL,
@@ -35,6 +34,7 @@ CREATE TABLE IF NOT EXISTS trace (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL, activity TEXT NOT NULL,
   event_id TEXT, event_type TEXT, consumer TEXT, endpoint TEXT, subscription_id INTEGER
 );
+CREATE INDEX IF NOT EXISTS trace_by_time ON trace (time);
 ";
 
 /// A stored row that cannot be read: an error, logged, never a default.
