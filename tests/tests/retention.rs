@@ -44,6 +44,21 @@ async fn read_until(
     }
 }
 
+enum Auth<'a> {
+    Bearer(&'a str),
+    Platform(&'a str),
+}
+
+/// The length of the array `key` in the JSON answer to GET `path`.
+async fn count(c: &TestClient, path: &str, key: &str, auth: Auth<'_>) -> usize {
+    let r = match auth {
+        Auth::Bearer(token) => c.get(path).bearer(token).send().await,
+        Auth::Platform(token) => c.get(path).platform_token(token).send().await,
+    };
+    assert_eq!(r.status, 200, "{path}: {}", r.body);
+    r.json()[key].as_array().map_or(0, Vec::len)
+}
+
 fn main() -> ExitCode {
     let mut suite = Suite::with_vars(&[
         ("EVENT_RETENTION_DAYS", "0.0001"),
@@ -159,6 +174,56 @@ fn main() -> ExitCode {
                 tokio::time::sleep(Duration::from_millis(250)).await;
             };
             assert_eq!(order, wanted);
+        },
+    );
+
+    suite.standalone(
+        "a_subscriptions_old_dead_letters_attempts_and_trace_rows_go_too",
+        || async {
+            // One attempt per event: a 503 makes a dead letter at once.
+            let server = altinn_events_tests::TestServer::start(&[
+                ("EVENT_RETENTION_DAYS", "0.0001"),
+                ("DELIVERY_RETRY_DELAYS", "0"),
+            ]);
+            let c = server.client();
+            let receiver = TestReceiver::start();
+            let id = unique("retdl");
+            put_policy(&c, &id, json!({"owner": "ttd"})).await;
+            let ttd = org_token("ttd");
+            let body = json!({"endPoint": receiver.url_path("/hook"), "resourceFilter": resource_urn(&id)});
+            let sub = create_subscription(&c, &ttd, &body).await;
+            let sub_id = sub["id"].as_i64().unwrap_or_default();
+            wait_validated(&c, &ttd, sub_id, 20).await;
+            receiver.respond_with(503);
+            publish_ok(&c, &ttd, &event("doomed", &resource_urn(&id))).await;
+            let letters = format!("{SUBSCRIPTIONS}/{sub_id}/deadletters");
+            let attempts = format!("{SUBSCRIPTIONS}/{sub_id}/attempts");
+            let trace = format!("/events/api/v1/storage/events/logs?subscriptionId={sub_id}");
+            let platform = platform_token();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while count(&c, &letters, "deadLetters", Auth::Bearer(&ttd)).await == 0 {
+                assert!(Instant::now() < deadline, "no dead letter");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            let before = count(&c, &attempts, "attempts", Auth::Bearer(&ttd)).await;
+            assert!(before >= 2, "the validation and the event: {before}");
+            assert!(count(&c, &trace, "entries", Auth::Platform(&platform)).await >= 2);
+            // Past the window the sweep removes them; the newest attempt row stays (it keeps
+            // the attempt ids counting), so one attempt remains.
+            let deadline = Instant::now() + WINDOW + Duration::from_secs(15);
+            loop {
+                let letters = count(&c, &letters, "deadLetters", Auth::Bearer(&ttd)).await;
+                let attempts = count(&c, &attempts, "attempts", Auth::Bearer(&ttd)).await;
+                let traced = count(&c, &trace, "entries", Auth::Platform(&platform)).await;
+                if (letters, attempts, traced) == (0, 1, 0) {
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "still {letters} dead letters, {attempts} attempts, {traced} trace rows"
+                );
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
         },
     );
 
