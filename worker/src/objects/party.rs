@@ -101,18 +101,9 @@ impl Party {
     async fn run(&self) -> Result<(), Error> {
         let sql = self.state.storage().sql();
         let now = now();
-        let swept = match self.sweeps.poll_sweep(&sql, &self.env, now)? {
-            Some(sweep) => retention::sweep_tables(&sql, &SWEPT, sweep),
-            None => Ok((0, None)),
-        };
-        match swept {
-            Ok((deleted, oldest)) => self
-                .sweeps
-                .handle_swept(&sql, &self.env, now, deleted, oldest)?,
-            Err(e) => {
-                worker::console_error!("retention sweep failed: {}", e.describe());
-                self.sweeps.handle_failed(now);
-            }
+        if let Err(e) = self.sweeps.sweep(&sql, &self.env, now, &SWEPT) {
+            worker::console_error!("retention sweep failed: {}", e.describe());
+            self.sweeps.handle_failed(now);
         }
         let due = self.sweeps.alarm(&sql, &self.env, None)?;
         retention::set_alarm(&self.state.storage(), due).await

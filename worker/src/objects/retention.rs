@@ -104,6 +104,23 @@ impl Sweeps {
         .map(|_| ())
     }
 
+    /// Sweep `tables` if a sweep is due now, and record how it went: the rows deleted (the
+    /// caller sets the alarm afterwards).
+    pub fn sweep(
+        &self,
+        sql: &SqlStorage,
+        env: &Env,
+        now: UnixTime,
+        tables: &[Swept],
+    ) -> Result<u32, Error> {
+        let Some(sweep) = self.poll_sweep(sql, env, now)? else {
+            return Ok(0);
+        };
+        let (deleted, oldest) = sweep_tables(sql, tables, sweep)?;
+        self.handle_swept(sql, env, now, deleted, oldest)?;
+        Ok(deleted)
+    }
+
     /// A sweep failed: the next try, in memory only (storage may be what failed).
     pub fn handle_failed(&self, now: UnixTime) {
         if let Some(sweeper) = self.0.borrow_mut().as_mut() {

@@ -43,20 +43,32 @@ pub async fn health(env: &Env, id: SubscriptionId) -> Result<Option<HealthView>,
     }
 }
 
-/// `GET /subscriptions/{id}/secret`: `{"secret": "whsec_…"}`. A subscription stored before
-/// deliveries were signed gets its secret here (the first read stores it).
+/// Offer the subscription's delivery object a new secret at `path` and answer the secret in
+/// force: `secret` keeps the one it has (a subscription stored before deliveries were signed
+/// gets its first here), `rotate` takes the new one.
+async fn secret_call(
+    req: Request,
+    env: &Env,
+    cfg: &Config,
+    raw_id: &str,
+    path: &str,
+) -> Result<Response, ApiError> {
+    let delivery = owned_delivery(&req, env, cfg, raw_id).await?;
+    let offered = SecretReply {
+        secret: new_secret()?,
+    };
+    let reply: SecretReply = rpc::call_json(&delivery, Method::Post, path, &offered).await?;
+    http::json(200, serde_json::to_vec(&reply).map_err(Error::from)?)
+}
+
+/// `GET /subscriptions/{id}/secret`: `{"secret": "whsec_…"}`.
 pub async fn secret(
     req: Request,
     env: &Env,
     cfg: &Config,
     raw_id: &str,
 ) -> Result<Response, ApiError> {
-    let delivery = owned_delivery(&req, env, cfg, raw_id).await?;
-    let offered = SecretReply {
-        secret: new_secret()?,
-    };
-    let reply: SecretReply = rpc::call_json(&delivery, Method::Post, "secret", &offered).await?;
-    http::json(200, serde_json::to_vec(&reply).map_err(Error::from)?)
+    secret_call(req, env, cfg, raw_id, "secret").await
 }
 
 /// `POST /subscriptions/{id}/secret/rotate`: a new secret; the previous one still signs for 24 h.
@@ -66,11 +78,7 @@ pub async fn rotate(
     cfg: &Config,
     raw_id: &str,
 ) -> Result<Response, ApiError> {
-    let delivery = owned_delivery(&req, env, cfg, raw_id).await?;
-    let secret = new_secret()?;
-    let reply: SecretReply =
-        rpc::call_json(&delivery, Method::Post, "rotate", &SecretReply { secret }).await?;
-    http::json(200, serde_json::to_vec(&reply).map_err(Error::from)?)
+    secret_call(req, env, cfg, raw_id, "rotate").await
 }
 
 /// `GET /subscriptions/{id}/attempts?after=&size=`: the attempt log, oldest first.

@@ -13,7 +13,7 @@ use events_core::time::UnixTime;
 
 use super::Delivery;
 use crate::error::Error;
-use crate::objects::retention::{self, Swept};
+use crate::objects::retention::Swept;
 
 /// What a sweep deletes here, in this order. (`state = 0`: pending.)
 const SWEPT: [Swept; 4] = [
@@ -54,15 +54,10 @@ impl Delivery {
     /// Sweep if a sweep is due; the caller sets the alarm afterwards.
     pub(super) fn sweep(&self, now: UnixTime) -> Result<(), Error> {
         let sql = self.state.storage().sql();
-        let Some(sweep) = self.sweeps.poll_sweep(&sql, &self.env, now)? else {
-            return Ok(());
-        };
-        let (deleted, oldest) = retention::sweep_tables(&sql, &SWEPT, sweep)?;
-        if deleted > 0 {
+        if self.sweeps.sweep(&sql, &self.env, now, &SWEPT)? > 0 {
             // Dead letters and finished entries are part of the queue's model: rebuild it.
             self.queue.replace(None);
         }
-        self.sweeps
-            .handle_swept(&sql, &self.env, now, deleted, oldest)
+        Ok(())
     }
 }

@@ -7,7 +7,7 @@ use events_core::time::UnixTime;
 
 use super::EventLog;
 use crate::error::Error;
-use crate::objects::retention::{self, Swept};
+use crate::objects::retention::Swept;
 
 /// What a sweep deletes here, oldest first.
 const SWEPT: [Swept; 2] = [
@@ -35,11 +35,6 @@ impl EventLog {
     /// Sweep if a sweep is due; the caller sets the alarm afterwards.
     pub(super) fn sweep(&self, now: UnixTime) -> Result<(), Error> {
         let sql = self.state.storage().sql();
-        let Some(sweep) = self.sweeps.poll_sweep(&sql, &self.env, now)? else {
-            return Ok(());
-        };
-        let (deleted, oldest) = retention::sweep_tables(&sql, &SWEPT, sweep)?;
-        self.sweeps
-            .handle_swept(&sql, &self.env, now, deleted, oldest)
+        self.sweeps.sweep(&sql, &self.env, now, &SWEPT).map(|_| ())
     }
 }
