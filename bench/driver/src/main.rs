@@ -158,7 +158,7 @@ fn wait_ready(opts: &Opts) -> Result<(), String> {
     Err(format!("no 200 from GET {path} on {addr}"))
 }
 
-/// The benchmark's CloudEvent (about 1 KiB). Keep in step with `bench/wrk/publish.lua`.
+/// The benchmark's CloudEvent (about 1 KiB). Keep in step with `bench/wrk/event.lua`.
 fn event_json(id: &str, n: u64, resource: &str) -> String {
     let party = 50_000_000 + n % 997;
     let padding = "Lorem ipsum dolor sit amet, consectetur adipiscing elit. ".repeat(3);
@@ -555,6 +555,18 @@ fn summarise(opts: &Opts) -> Result<(), String> {
 
     let mut out = String::new();
     let hello_runs = field("hello", "rps");
+    // Each round runs every scenario once, hello first: the ratio of a round is its rate over
+    // that round's hello rate, so a slow spell of the machine hits both sides.
+    let per_round_ratio = |rates: &[f64]| {
+        median(
+            rates
+                .iter()
+                .zip(&hello_runs)
+                .filter(|(_, h)| **h > 0.0)
+                .map(|(r, h)| r / h)
+                .collect(),
+        )
+    };
     out.push_str("| scenario | runs | requests/s (median) | min – max | × hello (median of rounds) | p50 ms | p99 ms | non-2xx |\n");
     out.push_str("|---|---|---|---|---|---|---|---|\n");
     let scenarios = [
@@ -563,6 +575,10 @@ fn summarise(opts: &Opts) -> Result<(), String> {
         ("floor-16", "floor: 1 object call + 1 insert, 16 resources"),
         ("publish-1", "publish, 1 resource"),
         ("publish-16", "publish, 16 resources"),
+        (
+            "batch-100",
+            "publish a batch of 100, 16 resources (one per request)",
+        ),
         ("read", "read, page of 50"),
     ];
     let mut ratios = BTreeMap::new();
@@ -574,15 +590,7 @@ fn summarise(opts: &Opts) -> Result<(), String> {
         let min = rps.iter().copied().fold(f64::INFINITY, f64::min);
         let max = rps.iter().copied().fold(0.0, f64::max);
         let m = median(rps.clone());
-        // Each round runs every scenario once, hello first: the ratio of a round is its rate
-        // over that round's hello rate, so a slow spell of the machine hits both sides.
-        let ratio = median(
-            rps.iter()
-                .zip(&hello_runs)
-                .filter(|(_, h)| **h > 0.0)
-                .map(|(r, h)| r / h)
-                .collect(),
-        );
+        let ratio = per_round_ratio(&rps);
         ratios.insert(label, ratio);
         let non2xx: f64 = field(label, "non2xx").iter().sum::<f64>()
             + field(label, "timeouts").iter().sum::<f64>();
@@ -596,6 +604,52 @@ fn summarise(opts: &Opts) -> Result<(), String> {
             fmt(med(label, "p50_ms"), 2),
             fmt(med(label, "p99_ms"), 2),
         ));
+    }
+
+    // Events stored per second: a batch counts its events of 200 answers only (the wrk script
+    // counts those per thread); a single publish stores one event per 2xx answer.
+    let batch_events = field("batch-100", "events_per_s");
+    let mut batch_ratio = None;
+    if !batch_events.is_empty() {
+        let single: Vec<f64> = by
+            .get("publish-16")
+            .map(|rows| {
+                rows.iter()
+                    .filter_map(|r| {
+                        let secs = r["seconds"].as_f64()?;
+                        let ok = r["requests"].as_f64()? - r["non2xx"].as_f64()?;
+                        (secs > 0.0).then(|| ok / secs)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        batch_ratio = per_round_ratio(&batch_events);
+        out.push_str("\n| events stored | runs | events/s (median) | min – max | × hello requests/s (median of rounds) |\n");
+        out.push_str("|---|---|---|---|---|\n");
+        for (name, events, ratio) in [
+            (
+                "publish, 16 resources (1 event per request)",
+                &single,
+                per_round_ratio(&single),
+            ),
+            (
+                "publish a batch of 100, 16 resources",
+                &batch_events,
+                batch_ratio,
+            ),
+        ] {
+            if events.is_empty() {
+                continue;
+            }
+            out.push_str(&format!(
+                "| {name} | {} | {} | {:.0} – {:.0} | {} |\n",
+                events.len(),
+                fmt(median(events.clone()), 0),
+                events.iter().copied().fold(f64::INFINITY, f64::min),
+                events.iter().copied().fold(0.0, f64::max),
+                fmt(ratio, 2),
+            ));
+        }
     }
 
     if by.contains_key("fanout") {
@@ -676,6 +730,16 @@ fn summarise(opts: &Opts) -> Result<(), String> {
         verdict(ratios.get("publish-1")),
         verdict(ratios.get("read")),
     ));
+    if !batch_events.is_empty() {
+        out.push_str(&format!(
+            "Batch of 100: events stored/s ≥ 5× hello requests/s: {}.\n",
+            match batch_ratio {
+                Some(x) if x >= 5.0 => format!("{x:.2}× — met"),
+                Some(x) => format!("{x:.2}× — missed"),
+                None => "not measured".into(),
+            }
+        ));
+    }
     if let (Some(Some(p)), Some(Some(f))) = (ratios.get("publish-16"), ratios.get("floor-16")) {
         out.push_str(&format!(
             "Publish (16 resources) runs at {:.2}× the one-object floor (16 resources).\n",
