@@ -35,7 +35,12 @@ pub struct BatchReply {
 
 impl EventLog {
     /// The built-in PDP's decision on publishing `event` (403 unless permitted).
-    async fn check_publish(&self, event: &EventRecord, check: &PublishCheck) -> Result<(), Error> {
+    async fn check_publish(
+        &self,
+        cfg: &config::Config,
+        event: &EventRecord,
+        check: &PublishCheck,
+    ) -> Result<(), Error> {
         let attrs = EventAttrs {
             id: event.meta.id.as_str(),
             type_: &event.meta.type_,
@@ -46,8 +51,7 @@ impl EventLog {
         };
         let request = publish_request(&Claims::new(check.caller.clone()), &attrs, None);
         let local = self.local_policies(Some(&event.meta.resource))?;
-        let cfg = config::load(&self.env)?;
-        let decision = authz::decide(&self.env, &cfg, &request, &local, None).await?;
+        let decision = authz::decide(&self.env, cfg, &request, &local, None).await?;
         access::require_permit(&decision, PdpCheck::Publish)?;
         Ok(())
     }
@@ -103,7 +107,8 @@ impl EventLog {
         let p: PublishRequest = body_json(req).await?;
         let event = &p.event;
         if let Some(check) = &p.authorize {
-            self.check_publish(event, check).await?;
+            let cfg = config::load(&self.env)?;
+            self.check_publish(&cfg, event, check).await?;
         }
         let main_unit = match p.fan_out {
             true => self.main_unit_of(event).await?,
@@ -145,8 +150,10 @@ impl EventLog {
                     "a batch with a check count unlike its events",
                 ));
             }
+            // The settings are read once for the batch (reading them costs more than a check).
+            let cfg = config::load(&self.env)?;
             for (event, check) in b.events.iter().zip(checks) {
-                self.check_publish(event, check).await?;
+                self.check_publish(&cfg, event, check).await?;
             }
         }
         if b.check_only {
