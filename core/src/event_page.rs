@@ -64,6 +64,9 @@ pub struct Page {
     pub last_id: Option<String>,
     /// The subject of the first event (`None` also when it has none).
     pub first_subject: Option<String>,
+    /// The sequence number of the last event read, permitted or not (a live stream's next
+    /// page starts there, so denied events are not read again).
+    pub position: i64,
 }
 
 /// One page being filled. See the module documentation.
@@ -266,6 +269,7 @@ impl EventPage {
     /// The page.
     pub fn finish(mut self) -> Page {
         self.page.body.push(']');
+        self.page.position = self.position;
         self.page
     }
 }

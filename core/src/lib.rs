@@ -75,6 +75,7 @@ pub mod event_page;
 pub mod exchange;
 pub mod identity;
 pub mod json;
+pub mod live;
 pub mod matching;
 pub mod outbox;
 pub mod publish;

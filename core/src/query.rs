@@ -44,6 +44,11 @@ impl QueryString {
         QueryString { pairs }
     }
 
+    /// A query string of these pairs, in this order.
+    pub fn from_pairs(pairs: Vec<(String, String)>) -> QueryString {
+        QueryString { pairs }
+    }
+
     pub fn pairs(&self) -> &[(String, String)] {
         &self.pairs
     }

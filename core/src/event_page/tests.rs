@@ -204,3 +204,20 @@ fn a_cursor_that_is_not_stored_starts_at_the_oldest_kept_event() {
     let p = generic(5).after_cursor(Some(5));
     assert_eq!(p.poll(), Step::Read { after: 5, limit: 5 });
 }
+
+#[wasm_bindgen_test(unsupported = test)]
+fn the_position_passes_denied_events_so_a_stream_does_not_read_them_again() {
+    let mut p = generic(5).after(2);
+    let got = rows(3, 6);
+    p.handle_rows(got.clone());
+    // Only event 4 is permitted; the log ends at 6.
+    p.handle_decisions(&answer(&got, |seq| seq == 4));
+    assert_eq!(p.poll(), Step::Done);
+    let page = p.finish();
+    assert_eq!((page.count, page.last_id.as_deref()), (1, Some("e4")));
+    assert_eq!(page.position, 6);
+    // Nothing read: the position is where the page started.
+    let mut p = generic(5).after(6);
+    p.handle_rows(Vec::new());
+    assert_eq!(p.finish().position, 6);
+}
