@@ -4,6 +4,7 @@
 //! - [`server`]: [`TestServer`] runs the worker under `wrangler dev` (one process group per server).
 //! - [`receiver`]: [`TestReceiver`], a loopback webhook endpoint that records what it gets.
 //! - [`client`]: [`TestClient`], a small reqwest wrapper with bearer/PlatformAccessToken helpers.
+//! - [`sse`]: [`sse::EventStream`], a Server-Sent Events reader for the live stream.
 //! - [`suite`]: [`Suite`], a libtest-mimic runner where many tests share one server.
 
 pub mod client;
@@ -11,6 +12,7 @@ pub mod fixtures;
 pub mod pdp;
 pub mod receiver;
 pub mod server;
+pub mod sse;
 pub mod suite;
 
 use std::path::PathBuf;

@@ -16,7 +16,9 @@ fn claims(exp: Option<i64>) -> Claims {
 fn only_an_event_stream_accept_asks_for_a_stream() {
     assert!(wants_stream(Some("text/event-stream")));
     assert!(wants_stream(Some("Text/Event-Stream; charset=utf-8")));
-    assert!(wants_stream(Some("application/json, text/event-stream;q=0.5")));
+    assert!(wants_stream(Some(
+        "application/json, text/event-stream;q=0.5"
+    )));
     assert!(!wants_stream(Some("text/event-stream;q=0")));
     assert!(!wants_stream(Some("text/event-stream; q = 0.0")));
     assert!(!wants_stream(Some("*/*")));

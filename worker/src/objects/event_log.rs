@@ -36,6 +36,7 @@ use worker::{durable_object, Env, Method, Request, Response, State};
 
 use super::directory::IdRequest;
 use super::event_query::{self, QueryRequest};
+use super::live;
 use super::retention::{self, Sweeps};
 use super::{body_json, reply, reply_json};
 use crate::error::Error;
@@ -123,6 +124,7 @@ impl EventLog {
                 let call: ReplayCall = body_json(req).await?;
                 reply_json(&self.replay(call).await?)
             }
+            (Method::Get, live::PATH) => live::subscribe(&self.state),
             (Method::Post, "/query") => {
                 let q: QueryRequest = body_json(req).await?;
                 let local = self.local_policies(q.resource.as_ref())?;
@@ -183,6 +185,33 @@ impl worker::DurableObject for EventLog {
 
     /// One alarm run: the outbox's work first, then a retention sweep if one is due; then the
     /// alarm again, for whichever of the two comes next (the one that fired is spent).
+    async fn websocket_message(
+        &self,
+        _ws: worker::WebSocket,
+        _message: worker::WebSocketIncomingMessage,
+    ) -> worker::Result<()> {
+        Ok(())
+    }
+
+    async fn websocket_close(
+        &self,
+        ws: worker::WebSocket,
+        _code: usize,
+        _reason: String,
+        _was_clean: bool,
+    ) -> worker::Result<()> {
+        live::closed(&ws);
+        Ok(())
+    }
+
+    async fn websocket_error(
+        &self,
+        _ws: worker::WebSocket,
+        _e: worker::Error,
+    ) -> worker::Result<()> {
+        Ok(())
+    }
+
     async fn alarm(&self) -> worker::Result<Response> {
         let wish = match self.run().await {
             Ok(()) => {

@@ -27,6 +27,10 @@ pub struct QueryRequest {
     /// Event id cursor; an id that is not stored (never, or deleted by retention) starts at the
     /// oldest kept event.
     pub after: Option<String>,
+    /// A live stream's cursor after its first page: the position the previous page read to
+    /// (wins over `after`).
+    #[serde(default)]
+    pub after_seq: Option<i64>,
     pub subject: Option<String>,
     pub alternative_subject: Option<String>,
     /// SQL `LIKE` patterns on `type`; `ignore_case` selects `ILIKE` semantics.
@@ -75,6 +79,8 @@ CREATE INDEX IF NOT EXISTS events_by_registered ON events (registered);
 pub const H_COUNT: &str = "x-count";
 pub const H_LAST_ID: &str = "x-last-id";
 pub const H_FIRST_SUBJECT: &str = "x-first-subject";
+/// The sequence number the page read to ([`QueryRequest::after_seq`] of the next).
+pub const H_POSITION: &str = "x-position";
 
 fn push_patterns(
     sql: &mut String,
@@ -201,7 +207,10 @@ pub async fn page(
     let claims = Claims::new(q.caller.clone());
     let patterns = (q.types.len(), q.sources.len());
     let page = EventPage::new(claims, q.resource.clone(), q.app_read, q.size, patterns)?;
-    let mut page = page.after_cursor(cursor_position(sql, q.after.as_deref())?);
+    let mut page = match q.after_seq {
+        Some(seq) => page.after(seq),
+        None => page.after_cursor(cursor_position(sql, q.after.as_deref())?),
+    };
     let mut cfg = None;
     loop {
         match page.poll() {
@@ -223,6 +232,7 @@ pub async fn page(
     let page = page.finish();
     let mut resp = http::with_body(200, http::CLOUDEVENTS_JSON, page.body)?;
     http::set_header(&mut resp, H_COUNT, &page.count.to_string())?;
+    http::set_header(&mut resp, H_POSITION, &page.position.to_string())?;
     if let Some(last_id) = page.last_id {
         http::set_header(&mut resp, H_LAST_ID, &encode_header(&last_id))?;
         if let Some(s) = page.first_subject {

@@ -5,6 +5,7 @@ pub mod delivery;
 pub mod directory;
 pub mod event_log;
 pub mod event_query;
+pub mod live;
 pub mod party;
 pub mod retention;
 

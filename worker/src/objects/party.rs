@@ -15,6 +15,7 @@ use events_core::time::UnixTime;
 use serde::Deserialize;
 
 use super::event_query::{self, QueryRequest};
+use super::live;
 use super::retention::{self, Sweeps, Swept};
 use super::{body_json, reply, reply_json, sql_error};
 use crate::authz::LocalPolicies;
@@ -89,6 +90,9 @@ impl Party {
             )
             .map_err(sql_error)?
             .rows_written();
+        if written > 0 {
+            live::notify(&self.state);
+        }
         // The first event of an empty index schedules the first sweep.
         if written > 0 && self.sweeps.handle_stored(&sql, &self.env, at)? {
             let due = self.sweeps.alarm(&sql, &self.env, None)?;
@@ -113,6 +117,7 @@ impl Party {
         let path = req.path();
         match (req.method(), path.as_str()) {
             (Method::Post, "/index") => return self.index(body_json(req).await?).await,
+            (Method::Get, live::PATH) => return live::subscribe(&self.state),
             (Method::Post, "/query") => {
                 let q: QueryRequest = body_json(req).await?;
                 let sql = self.state.storage().sql();
@@ -166,6 +171,33 @@ impl worker::DurableObject for Party {
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
         reply(self.handle(&mut req).await)
+    }
+
+    async fn websocket_message(
+        &self,
+        _ws: worker::WebSocket,
+        _message: worker::WebSocketIncomingMessage,
+    ) -> worker::Result<()> {
+        Ok(())
+    }
+
+    async fn websocket_close(
+        &self,
+        ws: worker::WebSocket,
+        _code: usize,
+        _reason: String,
+        _was_clean: bool,
+    ) -> worker::Result<()> {
+        live::closed(&ws);
+        Ok(())
+    }
+
+    async fn websocket_error(
+        &self,
+        _ws: worker::WebSocket,
+        _e: worker::Error,
+    ) -> worker::Result<()> {
+        Ok(())
     }
 
     async fn alarm(&self) -> worker::Result<Response> {

@@ -15,8 +15,8 @@ use crate::authz;
 use crate::config::Config;
 use crate::http;
 use crate::objects::event_query::QueryRequest;
-use crate::routes::pages;
 use crate::routes::private::send_to_log;
+use crate::routes::{live, pages};
 use crate::rpc::{self, PARTY};
 
 /// `POST /events/api/v1/app`: a token (401) and a platform access token (403), JSON (415),
@@ -94,7 +94,7 @@ pub async fn read_for_org(
         .ok_or(ApiError::unauthorized())?;
     require_org_caller(&caller.claims)?;
     events_core::publish::require_json_content_type(http::header(&req, "content-type").as_deref())?;
-    let qs = pages::query_string(&req)?;
+    let qs = live::query_string(&req, pages::query_string(&req)?);
     let person = http::header(&req, "person");
     let q = AppEventsQuery::from_request(&qs, person.as_deref(), AppEndpoint::ForOrg)?;
     let subject = party_of(env, &q).await?.map(PartyId::subject);
@@ -103,6 +103,9 @@ pub async fn read_for_org(
     let resource = ResourceUrn::from(urn::app_resource(&org, &app));
     let stub = rpc::event_log(env, &resource)?;
     let query = query_request(&q, Some(resource), subject, &caller.claims);
+    if live::wanted(&req) {
+        return live::answer(stub, query).await;
+    }
     pages::answer(&req, cfg, &stub, &query, &qs, false).await
 }
 
@@ -112,7 +115,7 @@ pub async fn read_for_party(req: Request, env: &Env, cfg: &Config) -> Result<Res
         .await
         .ok_or(ApiError::unauthorized())?;
     events_core::publish::require_json_content_type(http::header(&req, "content-type").as_deref())?;
-    let qs = pages::query_string(&req)?;
+    let qs = live::query_string(&req, pages::query_string(&req)?);
     let person = http::header(&req, "person");
     let q = AppEventsQuery::from_request(&qs, person.as_deref(), AppEndpoint::ForParty)?;
     let Some(party) = party_of(env, &q).await? else {
@@ -124,5 +127,8 @@ pub async fn read_for_party(req: Request, env: &Env, cfg: &Config) -> Result<Res
         &authz::party_object_name(&PartyKey::Id(party.0)),
     )?;
     let query = query_request(&q, None, Some(party.subject()), &caller.claims);
+    if live::wanted(&req) {
+        return live::answer(stub, query).await;
+    }
     pages::answer(&req, cfg, &stub, &query, &qs, false).await
 }

@@ -18,7 +18,7 @@ use crate::objects::event_log::{
     BatchReply, BatchRequest, PublishCheck, PublishReply, PublishRequest,
 };
 use crate::objects::event_query::QueryRequest;
-use crate::routes::pages;
+use crate::routes::{live, pages};
 use crate::rpc;
 
 /// `POST /events/api/v1/events`: 401 → 403 → 415 → 413 → 400 → PDP 403 → 200. A body in the
@@ -191,13 +191,14 @@ async fn publish_batch(
     http::empty(200)
 }
 
-/// `GET /events/api/v1/events`: 401 → 403 → 400 (binding, then rules) → 200 with `next`.
+/// `GET /events/api/v1/events`: 401 → 403 → 400 (binding, then rules) → 200 with `next`, or the
+/// live stream for `Accept: text/event-stream` ([`live`]).
 pub async fn read(req: Request, env: &Env, cfg: &Config) -> Result<Response, ApiError> {
     let caller = auth::caller(&req, env, cfg)
         .await
         .ok_or(ApiError::unauthorized())?;
     access::read_gate(&caller.claims)?;
-    let qs = pages::query_string(&req)?;
+    let qs = live::query_string(&req, pages::query_string(&req)?);
     let alt_header = http::header(&req, "Altinn-AlternativeSubject");
     let q = GenericEventsQuery::from_request(&qs, alt_header.as_deref())?;
 
@@ -212,6 +213,9 @@ pub async fn read(req: Request, env: &Env, cfg: &Config) -> Result<Response, Api
         caller: caller.claims.as_map().clone(),
         ..QueryRequest::default()
     };
+    if live::wanted(&req) {
+        return live::answer(stub, request).await;
+    }
     let subject_from_first = q.alternative_subject.is_some() && q.subject.is_none();
     pages::answer(&req, cfg, &stub, &request, &qs, subject_from_first).await
 }

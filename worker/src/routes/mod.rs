@@ -7,6 +7,7 @@ mod app;
 mod controls;
 mod events;
 mod exchange;
+mod live;
 mod pages;
 mod private;
 pub(crate) mod reference;

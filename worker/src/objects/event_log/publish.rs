@@ -14,7 +14,7 @@ use worker::{Request, Response};
 
 use super::{now, EventLog, PublishCheck, PublishReply, PublishRequest};
 use crate::error::Error;
-use crate::objects::{body_json, json_reply, reply_json, ticks};
+use crate::objects::{body_json, json_reply, live, reply_json, ticks};
 use crate::{authz, config};
 
 /// Store the events of one resource from a batch, in order (worker → object).
@@ -127,6 +127,9 @@ impl EventLog {
         let party = self
             .drive(|o| o.handle_published(at, event, stored, p.fan_out, main_unit.as_deref()))
             .await?;
+        if stored == Stored::New {
+            live::notify(&self.state);
+        }
         if sweep_moved {
             let wish = self.drive(|o| o.poll_timeout()).await?;
             self.set_alarm(wish).await?;
@@ -190,11 +193,16 @@ impl EventLog {
         let (stored, sweep_moved, parties) = match written {
             Ok(written) => written,
             Err(e) => {
-                // Some rows may be written; the outbox is rebuilt from what storage holds.
+                // Some rows may be written; the outbox is rebuilt from what storage holds, and
+                // open streams look.
                 self.outbox.replace(None);
+                live::notify(&self.state);
                 return Err(e);
             }
         };
+        if stored > 0 {
+            live::notify(&self.state);
+        }
         if sweep_moved {
             let wish = self.drive(|o| o.poll_timeout()).await?;
             self.set_alarm(wish).await?;
