@@ -567,7 +567,7 @@ fn publish_event() -> Value {
 
 fn read_events() -> Value {
     let description = format!(
-        "The caller's page of events of one resource after the cursor, in publish order, each authorized for the caller (action `subscribe`). Needs the scope `{SCOPE_SUBSCRIBE}`. The page is filled from further events when some are not permitted, so a short page means the end of the log for now. Checks in order: `401`, `403` (scope), `400` (`resource` missing or `size` not an integer: validation problem; then `resource` prefix, `after`, `subject` together with `Altinn-AlternativeSubject`: problem; more than {MAX_PATTERNS} `type` values: problem)."
+        "The caller's page of events of one resource after the cursor, in publish order, each authorized for the caller (action `subscribe`). Needs the scope `{SCOPE_SUBSCRIBE}`. The page is filled from further events when some are not permitted, so a short page means the end of the log for now. Checks in order: `401`, `403` (scope), `400` (`resource` missing or `size` not an integer: validation problem; then `resource` prefix, `after`, `subject` together with `Altinn-AlternativeSubject`: problem; more than {MAX_PATTERNS} `type` values: problem).{LIVE_STREAM_NOTE}"
     );
     Op::new(
         "getEvents",
@@ -583,6 +583,7 @@ fn read_events() -> Value {
         param_ref("AlternativeSubject"),
         param_ref("EventsType"),
         param_ref("EventsSize"),
+        param_ref("LastEventId"),
     ])
     .answer(200, response_ref("EventPage"))
     .answer(400, response_ref("BadRequest"))
@@ -641,14 +642,21 @@ fn app_query_params(for_party: bool) -> Vec<Value> {
     if for_party {
         params.push(param_ref("AppSource"));
     }
+    params.push(param_ref("LastEventId"));
     params
 }
+
+/// The live stream (issue 15), as the three reads' `text/event-stream` answer describes it.
+const LIVE_STREAM: &str = "Server-Sent Events: every permitted event after the cursor (in pages of `size`, which is no cap), then each new event as it is stored, in publish order, nothing lost or repeated between the two. One message per event: `id:` the event id, `data:` the CloudEvent JSON (as the JSON read answers it). Comment lines (`: keep-alive`) after 15 s without a message. Per-event authorization as the read, so a withdrawn right stops events at the next one. The stream ends at the token's `exp` (or when the service restarts the resource's storage): reconnect with `Last-Event-ID`.";
+
+/// The sentence each read's description ends with.
+const LIVE_STREAM_NOTE: &str = " With `Accept: text/event-stream` the same read (same parameters, checks and answers before the stream starts) is a live stream of Server-Sent Events; the `Last-Event-ID` header takes the place of `after` and wins over it.";
 
 const APP_READ_RULES: &str = "Either `after` or `from` is required; `from` and `to` need a time zone (`Z` or an offset; send `+` as `%2B`); `size` is at least 1 (default 50, no maximum); `party` excludes the `person` header and `unit`; `unit` is 9 digits. Values that cannot be bound (a non-integer `party` or `size`, an unreadable `from` or `to`) are a `400` validation problem listing every such parameter; the rules above are `400` problems, first failure wins. A `person` or `unit` the party register does not know is a `404` problem. The page is filled from further events when some are not permitted.";
 
 fn read_app_events_for_org(org: &str, app: &str) -> Value {
     let description = format!(
-        "Events of one app, for its service owner: the caller's token must carry `urn:altinn:org` (else `401` with the JSON string `\"Only orgs can call this api\"`); the PDP decides per event (action `read`). Without `party`, `unit` or `person` every subject is included. {APP_READ_RULES} A request content type other than JSON is `415`."
+        "Events of one app, for its service owner: the caller's token must carry `urn:altinn:org` (else `401` with the JSON string `\"Only orgs can call this api\"`); the PDP decides per event (action `read`). Without `party`, `unit` or `person` every subject is included. {APP_READ_RULES} A request content type other than JSON is `415`.{LIVE_STREAM_NOTE}"
     );
     Op::new("getAppEventsForOrg", "App", "Read app events as the service owner", &description, altinn_token(&[]))
         .params({
@@ -677,7 +685,7 @@ fn read_app_events_for_org(org: &str, app: &str) -> Value {
 
 fn read_app_events_for_party() -> Value {
     let description = format!(
-        "Events of one party across every app, for any authenticated caller; the PDP decides per event (action `read`). One of `party`, `unit` or the `person` header is required (`400` problem otherwise). {APP_READ_RULES} A request content type other than JSON is `415`."
+        "Events of one party across every app, for any authenticated caller; the PDP decides per event (action `read`). One of `party`, `unit` or the `person` header is required (`400` problem otherwise). {APP_READ_RULES} A request content type other than JSON is `415`.{LIVE_STREAM_NOTE}"
     );
     Op::new(
         "getAppEventsForParty",
@@ -1353,6 +1361,11 @@ fn parameters() -> Value {
             "description": format!("The page size: below 1 means {DEFAULT_SIZE}, above {MAX_GENERIC_SIZE} means {MAX_GENERIC_SIZE}. Not an integer: `400` validation problem."),
             "schema": {"type": "integer", "format": "int32", "default": DEFAULT_SIZE}
         },
+        "LastEventId": {
+            "name": "Last-Event-ID", "in": "header",
+            "description": "With `Accept: text/event-stream` only: the id of the last event received (what SSE clients send when they reconnect). It takes the place of `after` and wins over an `after` in the URL; ignored by the JSON read.",
+            "schema": {"type": "string"}
+        },
         "AppAfter": {
             "name": "after", "in": "query",
             "description": "The id of the last event already read (exclusive cursor). `after` or `from` is required.",
@@ -1473,9 +1486,15 @@ fn responses() -> Value {
             "content": {PROBLEM_JSON: {"schema": schema_ref("ProblemDetails")}}
         },
         "EventPage": {
-            "description": "A page of CloudEvents (possibly empty), `time` in UTC, attributes in the order they were published.",
+            "description": "A page of CloudEvents (possibly empty), `time` in UTC, attributes in the order they were published. With `Accept: text/event-stream`: the live stream instead (no `next` header).",
             "headers": {"next": header_ref("Next")},
-            "content": {CLOUDEVENTS_JSON: {"schema": {"type": "array", "items": schema_ref("CloudEvent")}}}
+            "content": {
+                CLOUDEVENTS_JSON: {"schema": {"type": "array", "items": schema_ref("CloudEvent")}},
+                "text/event-stream": {
+                    "schema": {"type": "string", "description": LIVE_STREAM},
+                    "example": "id: 3fa85f64-5717-4562-b3fc-2c963f66afa6\ndata: {\"specversion\":\"1.0\",\"id\":\"3fa85f64-5717-4562-b3fc-2c963f66afa6\",\"source\":\"https://example.com/s\",\"type\":\"test.created\"}\n\n: keep-alive\n\n"
+                }
+            }
         }
     })
 }
