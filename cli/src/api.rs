@@ -54,7 +54,7 @@ impl Api {
             .map_err(|err| Error::Usage(format!("bad base URL {}: {err}", self.target.base_url)))
     }
 
-    fn token(&self) -> Result<String> {
+    pub(crate) fn token(&self) -> Result<String> {
         match &self.fixed_token {
             Some(token) => Ok(token.clone()),
             None => login::bearer(&self.http, &self.cache_path, &self.target),
@@ -110,7 +110,9 @@ impl Api {
     }
 
     /// Reads from `url`, following `next` until a page is empty; with `poll`, then keeps asking
-    /// for the following page every `poll` interval. Each page goes to `on_page`.
+    /// for the following page every `poll` interval. Each page goes to `on_page`. With `poll`, the
+    /// live stream is used instead where the server offers it (resumed with `Last-Event-ID` when
+    /// it ends); a server that answers a page has none, and is polled.
     pub fn follow(
         &self,
         url: String,
@@ -118,6 +120,22 @@ impl Api {
         mut on_page: impl FnMut(&[Value]) -> Result<()>,
     ) -> Result<()> {
         let mut url = url;
+        if let Some(interval) = poll {
+            let mut last: Option<String> = None;
+            loop {
+                match self.stream(&url, last.as_deref(), &mut on_page)? {
+                    crate::live::Ended::Closed(id) => {
+                        last = id;
+                        std::thread::sleep(interval.min(std::time::Duration::from_secs(1)));
+                    }
+                    crate::live::Ended::NoStream => break,
+                }
+            }
+            if let Some(id) = last {
+                // Poll on from the last event the stream sent.
+                url = with_after(&url, &id)?;
+            }
+        }
         loop {
             let (events, next) = self.page(&url)?;
             on_page(&events)?;
@@ -202,6 +220,23 @@ impl Reply {
             .map_err(|err| http_error(url, &err))?;
         Ok(Reply { status, next, body })
     }
+}
+
+/// `url` with its `after` parameter set to `id`.
+fn with_after(url: &str, id: &str) -> Result<String> {
+    let mut parsed =
+        url::Url::parse(url).map_err(|err| Error::Usage(format!("bad URL {url}: {err}")))?;
+    let pairs: Vec<(String, String)> = parsed
+        .query_pairs()
+        .filter(|(k, _)| k != "after")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    parsed
+        .query_pairs_mut()
+        .clear()
+        .append_pair("after", id)
+        .extend_pairs(pairs);
+    Ok(parsed.into())
 }
 
 /// `ttd-demo` → `urn:altinn:resource:ttd-demo`; a URN is kept as it is.

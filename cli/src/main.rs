@@ -7,6 +7,7 @@ mod env;
 mod error;
 mod grant;
 mod jwk;
+mod live;
 mod login;
 mod maskinporten;
 mod output;
@@ -237,11 +238,12 @@ struct ReadArgs {
 enum EventsCommand {
     /// Read every event after `--after`, following `next` until the end.
     Read(ReadArgs),
-    /// Like `read`, then keep polling for new events.
+    /// Like `read`, then follow new events: over the live stream (Server-Sent Events), or by
+    /// polling when the server does not offer it.
     Tail {
         #[command(flatten)]
         read: ReadArgs,
-        /// Seconds between polls.
+        /// Seconds between polls (when polling).
         #[arg(long, default_value_t = 5)]
         interval: u64,
     },
