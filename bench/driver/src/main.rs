@@ -8,9 +8,13 @@
 //!   `M` events on `bench-read`, and a check that publishing and reading work.
 //! - `fanout --url U --subs N --repeats R`: `N` validated subscriptions on `bench-fanout`, each
 //!   to a loopback receiver; then, `R` times, one event and the time until its `N`th delivery.
+//! - `stream --url U --rate R --seconds S --idle N`: the live stream's publish → received latency
+//!   at a steady rate, and `N` idle streams on one object ([`stream`]).
 //! - `coldstart --workerd BIN --config FILE --url U --path P --runs N --label L`: time from
 //!   spawning workerd to the first 200 of `GET P`.
 //! - `summarise --results FILE`: the Markdown tables of a results file (medians, ratios).
+
+mod stream;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -44,7 +48,7 @@ fn main() -> ExitCode {
         "wait-ready" => wait_ready(&opts),
         "summarise" => summarise(&opts),
         "coldstart" => coldstart(&opts),
-        "setup" | "fanout" => {
+        "setup" | "fanout" | "stream" => {
             let runtime = match tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
                 .enable_all()
@@ -58,6 +62,8 @@ fn main() -> ExitCode {
             };
             if command == "setup" {
                 runtime.block_on(setup(&opts))
+            } else if command == "stream" {
+                runtime.block_on(stream::stream(&opts))
             } else {
                 runtime.block_on(fanout(&opts))
             }
@@ -746,6 +752,7 @@ fn summarise(opts: &Opts) -> Result<(), String> {
             p / f
         ));
     }
+    out.push_str(&stream::summary(&by));
     print!("{out}");
     Ok(())
 }
