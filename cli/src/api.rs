@@ -122,14 +122,12 @@ impl Api {
         let mut url = url;
         if let Some(interval) = poll {
             let mut last: Option<String> = None;
-            loop {
-                match self.stream(&url, last.as_deref(), &mut on_page)? {
-                    crate::live::Ended::Closed(id) => {
-                        last = id;
-                        std::thread::sleep(interval.min(std::time::Duration::from_secs(1)));
-                    }
-                    crate::live::Ended::NoStream => break,
-                }
+            // Until a server answers a page instead of a stream.
+            while let crate::live::Ended::Closed(id) =
+                self.stream(&url, last.as_deref(), &mut on_page)?
+            {
+                last = id;
+                std::thread::sleep(interval.min(std::time::Duration::from_secs(1)));
             }
             if let Some(id) = last {
                 // Poll on from the last event the stream sent.

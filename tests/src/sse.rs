@@ -22,6 +22,8 @@ pub struct EventStream {
     pub content_type: Option<String>,
     response: reqwest::Response,
     buffer: String,
+    /// Bytes of an incomplete UTF-8 sequence at the end of the last chunk.
+    pending: Vec<u8>,
     id: Option<String>,
     data: Option<String>,
     ended: bool,
@@ -57,6 +59,7 @@ pub async fn open(
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
         response,
         buffer: String::new(),
+        pending: Vec::new(),
         id: None,
         data: None,
         ended: false,
@@ -120,9 +123,18 @@ impl EventStream {
             }
             match tokio::time::timeout_at(deadline, self.response.chunk()).await {
                 Err(_) => return None,
-                Ok(Ok(Some(chunk))) => self
-                    .buffer
-                    .push_str(&String::from_utf8(chunk.to_vec()).expect("UTF-8 stream")),
+                Ok(Ok(Some(chunk))) => {
+                    // A chunk may end inside a UTF-8 sequence: keep its tail for the next one.
+                    self.pending.extend_from_slice(&chunk);
+                    let valid = match std::str::from_utf8(&self.pending) {
+                        Ok(text) => text.len(),
+                        Err(e) if e.error_len().is_none() => e.valid_up_to(),
+                        Err(e) => panic!("the stream is not UTF-8: {e}"),
+                    };
+                    let text: Vec<u8> = self.pending.drain(..valid).collect();
+                    self.buffer
+                        .push_str(std::str::from_utf8(&text).unwrap_or_default());
+                }
                 Ok(Ok(None)) | Ok(Err(_)) => self.ended = true,
             }
         }
