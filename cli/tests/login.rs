@@ -809,3 +809,142 @@ async fn events_tail_prints_new_events_as_they_come() {
         .expect("join");
     assert_eq!(second["id"], "e-2");
 }
+
+/// A server with the live stream: each request with `Accept: text/event-stream` gets the events
+/// after `Last-Event-ID` (or `after`) as SSE messages, and the stream ends there.
+#[derive(Default)]
+struct StreamPlatform {
+    events: Mutex<Vec<Value>>,
+    /// The `Last-Event-ID` of each stream request ("" when none).
+    resumed_from: Mutex<Vec<String>>,
+}
+
+async fn get_stream(
+    State(platform): State<Arc<StreamPlatform>>,
+    headers: HeaderMap,
+    Query(query): Query<Vec<(String, String)>>,
+) -> Response {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    if header("accept") != "text/event-stream" {
+        return (StatusCode::IM_A_TEAPOT, "expected the stream").into_response();
+    }
+    let last = header("last-event-id");
+    platform
+        .resumed_from
+        .lock()
+        .expect("lock")
+        .push(last.clone());
+    let after = if last.is_empty() {
+        query
+            .iter()
+            .find(|(k, _)| k == "after")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    } else {
+        last
+    };
+    let events = platform.events.lock().expect("lock").clone();
+    let start = events
+        .iter()
+        .position(|e| e["id"] == after.as_str())
+        .map_or(0, |i| i + 1);
+    let body: String = events[start..]
+        .iter()
+        .map(|e| {
+            format!(
+                "id: {}\ndata: {e}\n\n: keep-alive\n\n",
+                e["id"].as_str().unwrap_or_default()
+            )
+        })
+        .collect();
+    ([("content-type", "text/event-stream")], body).into_response()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_tail_follows_the_live_stream_and_resumes_with_last_event_id() {
+    let platform = Arc::new(StreamPlatform::default());
+    platform
+        .events
+        .lock()
+        .expect("lock")
+        .push(json!({"id": "s-1", "resource": "urn:altinn:resource:ttd-demo"}));
+    let base = serve(
+        Router::new()
+            .route("/events/api/v1/events", get(get_stream))
+            .with_state(platform.clone()),
+    )
+    .await;
+    let config = tempfile::tempdir().expect("tempdir");
+    struct Tail(std::process::Child);
+    impl Drop for Tail {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut tail = Tail(
+        std::process::Command::new(env!("CARGO_BIN_EXE_altinn-events"))
+            .env("ALTINN_EVENTS_CONFIG_DIR", config.path())
+            .args([
+                "--base-url",
+                &base,
+                "--token",
+                "t",
+                "events",
+                "tail",
+                "--resource",
+                "ttd-demo",
+            ])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn tail"),
+    );
+    let stdout = tail.0.stdout.take().expect("stdout");
+    let (send, receive) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        use std::io::BufRead as _;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if send.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let next = move |timeout: u64| {
+        receive
+            .recv_timeout(std::time::Duration::from_secs(timeout))
+            .ok()
+            .map(|line| serde_json::from_str::<Value>(&line).expect("json line"))
+    };
+    let (first, next) = tokio::task::spawn_blocking(move || (next(10), next))
+        .await
+        .expect("join");
+    assert_eq!(first.expect("a line")["id"], "s-1");
+    platform
+        .events
+        .lock()
+        .expect("lock")
+        .push(json!({"id": "s-2", "resource": "urn:altinn:resource:ttd-demo"}));
+    let (second, third) = tokio::task::spawn_blocking(move || (next(10), next(3)))
+        .await
+        .expect("join");
+    assert_eq!(second.expect("a line")["id"], "s-2");
+    // Nothing twice: each reconnect resumes after the last event printed.
+    assert_eq!(third, None);
+    let resumed = platform.resumed_from.lock().expect("lock").clone();
+    assert_eq!(resumed.first().map(String::as_str), Some(""));
+    assert!(resumed.iter().any(|id| id == "s-1"), "{resumed:?}");
+    assert_eq!(
+        resumed.last().map(String::as_str),
+        Some("s-2"),
+        "{resumed:?}"
+    );
+}
