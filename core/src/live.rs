@@ -1,8 +1,9 @@
 //! The live stream (issue 15): a read answered as Server-Sent Events when the client sends
 //! `Accept: text/event-stream`. The rules, without I/O: whether a request asks for a stream, which
-//! cursor it resumes from (`Last-Event-ID` wins over `after`), how a page of events becomes SSE
-//! messages, and when the stream sends a heartbeat or ends (the token's `exp`). The worker holds
-//! the connection, pulls pages and waits; the clock comes in as an argument.
+//! cursor it resumes from (`Last-Event-ID` wins over `after`), when it reads on or waits, how a
+//! page of events becomes SSE messages, and when the stream sends a heartbeat or ends (the
+//! token's `exp`). The worker holds the connection, pulls pages and waits; the clock comes in as
+//! an argument.
 
 use alloc::borrow::ToOwned;
 use alloc::string::String;
@@ -99,6 +100,46 @@ pub fn page_messages(body: &str) -> Result<String, MalformedPage> {
         out.push_str(&message(id.id, event.get()));
     }
     Ok(out)
+}
+
+/// Where a stream reads next, and whether it reads now or waits for the object's note of a
+/// commit. Pages are read by position (the sequence number the last page read to, denied events
+/// included), so an event is read once whatever the caller may see.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Follow {
+    /// `None` until the first page: that one starts at the read's own cursor.
+    position: Option<i64>,
+    waiting: bool,
+}
+
+impl Follow {
+    /// A stream that has read nothing yet.
+    pub fn new() -> Follow {
+        Follow::default()
+    }
+
+    /// The position the next page starts after (`None`: the read's cursor).
+    pub fn position(&self) -> Option<i64> {
+        self.position
+    }
+
+    /// Read a page now (else wait for a note, a heartbeat or the end).
+    pub fn wants_read(&self) -> bool {
+        !self.waiting
+    }
+
+    /// A page was read up to `position`. If it moved, more may be stored already: read on at
+    /// once. If not, the log ends there for now: wait.
+    pub fn handle_page(&mut self, position: i64) {
+        self.waiting = self.position == Some(position);
+        self.position = Some(position);
+    }
+
+    /// The object stored events since the last page (the note may also be for events that
+    /// page already had: one more read finds nothing and waits again).
+    pub fn handle_note(&mut self) {
+        self.waiting = false;
+    }
 }
 
 /// What the stream does next, at a given time.

@@ -102,3 +102,28 @@ fn the_stream_ends_when_the_token_is_refused() {
     assert_eq!(s.poll(HEARTBEAT_MS), Tick::Heartbeat);
     assert_eq!(s.poll(200_000), Tick::End);
 }
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_stream_reads_on_while_pages_move_and_waits_when_they_do_not() {
+    let mut f = Follow::new();
+    // The first page starts at the read's cursor.
+    assert_eq!((f.position(), f.wants_read()), (None, true));
+    f.handle_page(40);
+    assert_eq!((f.position(), f.wants_read()), (Some(40), true));
+    // Nothing after 40: wait for a note.
+    f.handle_page(40);
+    assert_eq!((f.position(), f.wants_read()), (Some(40), false));
+    f.handle_note();
+    assert!(f.wants_read());
+    // Denied events move the position too, so they are not read again.
+    f.handle_page(43);
+    assert_eq!((f.position(), f.wants_read()), (Some(43), true));
+    f.handle_page(43);
+    assert!(!f.wants_read());
+    // A first page of an empty log (position 0) reads once more, then waits.
+    let mut f = Follow::new();
+    f.handle_page(0);
+    assert!(f.wants_read());
+    f.handle_page(0);
+    assert!(!f.wants_read());
+}

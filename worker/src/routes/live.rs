@@ -2,7 +2,7 @@
 //! Events. "Notify, then pull by cursor": the route has bound, validated and authorized the read
 //! exactly as the plain read; here the worker subscribes to the object's notes ([`socket`]),
 //! reads the first page (its errors are the read's 4xx), then answers a stream that repeats: send
-//! the page's events, read on at once while pages come back non-empty, otherwise wait for a note,
+//! the page's events, read on at once while pages move (core's `Follow`), otherwise wait for a note,
 //! the next heartbeat or the token's end. Every event passes the object's per-event
 //! authorization, so a right withdrawn stops the stream's events at the next one.
 
@@ -11,7 +11,7 @@ mod socket;
 use std::time::Duration;
 
 use events_core::identity::Claims;
-use events_core::live::{self, Schedule, Tick};
+use events_core::live::{self, Follow, Schedule, Tick};
 use events_core::query::QueryString;
 use events_core::ApiError;
 use futures_util::future::{self, Either};
@@ -60,17 +60,16 @@ struct Live {
     stub: Stub,
     query: QueryRequest,
     notes: Subscription,
+    follow: Follow,
     schedule: Schedule,
-    /// Read again before waiting (the last page read something).
-    more: bool,
 }
 
 impl Live {
     /// Read a page and move the cursor past it.
     async fn pull(&mut self) -> Result<String, Error> {
+        self.query.after_seq = self.follow.position();
         let (messages, position) = pull(&self.stub, &self.query).await?;
-        self.more = self.query.after_seq != Some(position);
-        self.query.after_seq = Some(position);
+        self.follow.handle_page(position);
         Ok(messages)
     }
 
@@ -85,7 +84,7 @@ impl Live {
                 }
                 Tick::Wait(ms) => ms,
             };
-            if self.more {
+            if self.follow.wants_read() {
                 match self.pull().await {
                     Ok(messages) if messages.is_empty() => continue,
                     Ok(messages) => {
@@ -101,7 +100,7 @@ impl Live {
             }
             let timer = Delay::from(Duration::from_millis(wait.max(0) as u64));
             match future::select(self.notes.next(), timer).await {
-                Either::Left((Note::New, _)) => self.more = true,
+                Either::Left((Note::New, _)) => self.follow.handle_note(),
                 Either::Left((Note::Closed, _)) => return None,
                 Either::Right(((), _)) => {}
             }
@@ -111,17 +110,18 @@ impl Live {
 
 /// Answer a validated read as a stream: subscribe, read the first page (errors are the read's),
 /// then stream.
-pub async fn answer(stub: Stub, mut query: QueryRequest) -> Result<Response, ApiError> {
+pub async fn answer(stub: Stub, query: QueryRequest) -> Result<Response, ApiError> {
     let schedule = Schedule::new(&Claims::new(query.caller.clone()), now_ms());
     let notes = Subscription::open(&stub).await?;
     let (first, position) = pull(&stub, &query).await?;
-    query.after_seq = Some(position);
+    let mut follow = Follow::new();
+    follow.handle_page(position);
     let state = Live {
         stub,
         query,
         notes,
+        follow,
         schedule,
-        more: true,
     };
     let first = (!first.is_empty()).then_some(first);
     let chunks = futures_util::stream::unfold((state, first), |(mut state, first)| async move {
