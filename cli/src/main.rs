@@ -1173,4 +1173,3 @@ mod tests {
             .contains("quote a string"));
     }
 }
-

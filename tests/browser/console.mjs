@@ -1,7 +1,9 @@
 // The web console in a real browser (issue 16): Debian's headless Chromium, driven by playwright-core
 // (which never downloads a browser), against the worker under `wrangler dev` and a loopback webhook
 // receiver that tests/tests/console.rs runs. Every step goes through the console's own controls:
-//   1. the sign-in page (no token yet): a token pasted and submitted with the keyboard only;
+//   1. the sign-in page (no token yet); a token the service does not trust: the list's failure
+//      state with the API's 401 problem; signed out, then a token pasted and submitted with the
+//      keyboard only;
 //   2. Subscriptions: the empty state; a refused subscription shows the API's own message (the same
 //      text the API answers to that body, fetched here); a subscription to the receiver is created,
 //      its one-time secret shown, and its row turns "validated";
@@ -144,7 +146,7 @@ try {
   });
   page.on("console", (m) => {
     // A refused request the console shows on purpose is logged by Chromium as a resource error.
-    if (m.type() === "error" && !/the server responded with a status of 400/.test(m.text())) {
+    if (m.type() === "error" && !/the server responded with a status of (400|401)/.test(m.text())) {
       fail(`console error: ${m.text()}`);
     }
   });
@@ -177,6 +179,25 @@ try {
   await tokenField.waitFor();
   await axe("sign-in");
   await shot("signin");
+
+  // A token the service does not trust: the list's failure state, in the API's words.
+  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString("base64url");
+  const forged = `${b64({ alg: "RS256", typ: "JWT" })}.${b64({ "urn:altinn:org": "ttd", exp: 4102444800 })}.c2ln`;
+  expected4xx.push("/events/api/v1/subscriptions");
+  await tokenField.fill(forged);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  const refused = page.locator(".api-error").filter({ hasText: "Could not list your subscriptions" });
+  await refused.waitFor();
+  const refusedText = (await refused.innerText()).replace(/\s+/g, " ");
+  if (!refusedText.includes("401") || !refusedText.includes("No valid token")) {
+    fail(`an untrusted token shows ${JSON.stringify(refusedText)}`);
+  }
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await tokenField.waitFor();
+  expected4xx.pop();
+  await page.reload({ waitUntil: "load" });
+  await tokenField.waitFor();
+  step(`an untrusted token: the list shows ${JSON.stringify(refusedText)}; signed out`);
   await page.keyboard.press("Tab");
   const first = await page.evaluate(() => document.activeElement?.textContent?.trim());
   if (first !== "Skip to content") fail(`the first Tab stop is ${JSON.stringify(first)}, not the skip link`);
@@ -307,6 +328,9 @@ try {
   step(`the endpoint failed: 3 attempts with 503, then a dead letter (${deadRow})`);
   await axe("subscription (dead letter)");
   await shot("subscription-dead-letter");
+  // The README's picture: the top of this page, the failed attempts and the dead letter in view.
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: join(shots, "readme.png"), clip: { x: 0, y: 0, width: 1280, height: 1200 }, fullPage: true });
 
   await control("heal");
   await page.getByRole("button", { name: "Redeliver dead letters" }).click();
@@ -331,13 +355,11 @@ try {
   await page.getByRole("button", { name: "Hide the secret" }).click();
   await axe("subscription");
   await shot("subscription");
-  // The README's picture: the subscription's page at one screen's height.
-  await page.screenshot({ path: join(shots, "readme.png") });
 
   const shownShots = shots.startsWith(process.cwd() + "/") ? relative(process.cwd(), shots) : shots;
   step(`axe checked ${axeChecked} views; screenshots in ${shownShots}`);
 } catch (e) {
-  fail(e.message.split("\n").slice(0, 4).join(" | "));
+  fail(e.message.split("\n").slice(0, 14).join(" | "));
 } finally {
   await context.close().catch(() => {});
   rmSync(userDataDir, { recursive: true, force: true });

@@ -42,7 +42,10 @@ fn main() -> ExitCode {
             page.header("referrer-policy").as_deref(),
             Some("no-referrer")
         );
-        assert!(!page.body.contains("://"), "the page links nothing absolute");
+        assert!(
+            !page.body.contains("://"),
+            "the page links nothing absolute"
+        );
         // Its script and stylesheet are the worker's own files, at hashed paths.
         let assets: Vec<&str> = page
             .body
@@ -173,7 +176,12 @@ fn main() -> ExitCode {
         let got: Vec<(String, u16)> = requests
             .iter()
             .filter(|r| r.json()["type"] != "platform.events.validatesubscription")
-            .map(|r| (r.json()["id"].as_str().unwrap_or_default().to_owned(), r.answered))
+            .map(|r| {
+                (
+                    r.json()["id"].as_str().unwrap_or_default().to_owned(),
+                    r.answered,
+                )
+            })
             .collect();
         let want: Vec<(String, u16)> = [
             (delivered, 200),

@@ -281,7 +281,7 @@ function Publish({ resource }: { resource: string }) {
           value={body}
           onChange={(e) => setBody(e.target.value)}
           spellCheck={false}
-          className="mono"
+          className="json-field"
           name="event"
         />
         <div className="actions">

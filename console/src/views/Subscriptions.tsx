@@ -134,8 +134,7 @@ export function Subscriptions() {
                 {items.map((s) => (
                   <Table.Row key={s.id} data-subscription={s.id}>
                     <Table.Cell>
-                      <Link href={`#/subscriptions/${s.id}`}>
-                        <span className="sr-only">Subscription </span>
+                      <Link href={`#/subscriptions/${s.id}`} aria-label={`Subscription ${s.id}`}>
                         {s.id}
                       </Link>
                     </Table.Cell>
