@@ -63,7 +63,6 @@ export function useAsync<T>(load: () => Promise<T>, deps: unknown[], everyMs?: n
         (error) => mine === generation.current && setValue((v) => ({ state: "error", error, data: v.data }))
       );
     },
-    // eslint-disable-next-line react-hooks/exhaustive-deps
     deps
   );
   useEffect(() => {

@@ -73,7 +73,6 @@ export function Events() {
       if (nextRef.current) void readFrom(nextRef.current, false);
     }, FOLLOW_MS);
     return () => window.clearInterval(timer);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [follow]);
 
   const field = (key: string, label: string, description?: string) => (
