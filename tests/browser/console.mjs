@@ -16,7 +16,10 @@
 //      a replay of the last ten minutes queues the 3 events again; the secret is rotated;
 //   5. on each view: axe-core (@axe-core/playwright), no serious or critical violation; no request
 //      leaves the origin, no console error (CSP violations included), no page error;
-//   6. a screenshot of each view in SCREENSHOT_DIR (default target/console/).
+//   6. a screenshot of each view in SCREENSHOT_DIR (default target/console/);
+//   7. a new tab opened at `…/events/console/#token=…` (what `altinn-events token show --console`
+//      and scripts/console print) is signed in, with the token gone from the address bar (the
+//      console replaces the history entry).
 //
 // The receiver is steered over stdio: the script prints `CONTROL fail` / `CONTROL heal` and waits
 // for `ok fail` / `ok heal` on stdin.
@@ -355,6 +358,19 @@ try {
   await page.getByRole("button", { name: "Hide the secret" }).click();
   await axe("subscription");
   await shot("subscription");
+
+  // 7. The hand-over from `altinn-events token show --console` / scripts/console: a new tab opened
+  // at the address with the token in its fragment is signed in, and the fragment is gone.
+  const second = await context.newPage();
+  second.setDefaultTimeout(STEP_MS);
+  second.on("pageerror", (e) => fail(`page error (second tab): ${e.message}`));
+  await second.goto(`${origin}${CONSOLE_PATH}#token=${encodeURIComponent(token)}`);
+  await second.getByTestId("identity").getByText("Signed in as organisation ttd").waitFor();
+  await second.locator(`[data-testid="subscriptions"] tr[data-subscription="${id}"]`).waitFor();
+  const left = await second.evaluate(() => location.href);
+  if (!left.endsWith("/events/console/#/subscriptions")) fail(`after a #token= sign-in the address is ${left}`);
+  await second.close();
+  step("a #token= address signed a new tab in and left no token in the address bar");
 
   const shownShots = shots.startsWith(process.cwd() + "/") ? relative(process.cwd(), shots) : shots;
   step(`axe checked ${axeChecked} views; screenshots in ${shownShots}`);
