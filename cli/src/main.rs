@@ -184,7 +184,12 @@ enum DevCommand {
 #[derive(Subcommand)]
 enum TokenCommand {
     /// Print the cached Altinn token (renewing it when expired), e.g. for curl.
-    Show,
+    Show {
+        /// Print the web console's address with the token in its fragment instead
+        /// (`{base}/events/console/#token=…`); opening it signs the console in.
+        #[arg(long)]
+        console: bool,
+    },
     /// Sign a PlatformAccessToken (iss = ISSUER, urn:altinn:app = APP).
     Platform {
         issuer: String,
@@ -561,12 +566,16 @@ fn login_command(context: &Context, command: LoginCommand) -> Result<()> {
 
 fn token_command(context: &Context, command: TokenCommand) -> Result<()> {
     match command {
-        TokenCommand::Show => {
+        TokenCommand::Show { console } => {
             let token = match &context.fixed_token {
                 Some(token) => token.clone(),
                 None => login::bearer(&http_client(), &context.cache_path, &context.target)?,
             };
-            println!("{token}");
+            if console {
+                println!("{}", console_url(&context.target.base_url, &token));
+            } else {
+                println!("{token}");
+            }
             Ok(())
         }
         TokenCommand::Platform {
@@ -973,6 +982,15 @@ fn deadletters_command(context: &Context, command: DeadlettersCommand) -> Result
     }
 }
 
+/// The web console's address on `base_url` with `token` in the fragment, which browsers never send
+/// to a server; the console moves it into the tab's session storage and out of the address bar.
+fn console_url(base_url: &str, token: &str) -> String {
+    format!(
+        "{}/events/console/#token={token}",
+        base_url.trim_end_matches('/')
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -981,6 +999,19 @@ mod tests {
     #[test]
     fn command_line_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn console_url_carries_the_token_in_the_fragment() {
+        assert_eq!(
+            console_url("http://127.0.0.1:8787/", "eyJ.a.b"),
+            "http://127.0.0.1:8787/events/console/#token=eyJ.a.b"
+        );
+        let show = Cli::try_parse_from(["altinn-events", "token", "show", "--console"]).unwrap();
+        assert!(matches!(
+            show.command,
+            Command::Token(TokenCommand::Show { console: true })
+        ));
     }
 
     fn subscriptions(args: &[&str]) -> std::result::Result<SubscriptionsCommand, clap::Error> {

@@ -14,8 +14,12 @@
 //!   subscription deleted meanwhile is handed nothing.
 //! - A failure (of the PDP or of a hand-off) stops the run and retries the head after a back-off
 //!   of 1, 2, 4, … 64 s; nothing behind it overtakes it, so no subscription sees events out of
-//!   order. A run hands off at most [`MAX_ENQUEUES_PER_RUN`] events and works at most
-//!   [`MAX_ENTRIES_PER_RUN`] entries; the rest follows in the next run, at once.
+//!   order. A run hands off at most [`MAX_ENQUEUES_PER_RUN`] events, works at most
+//!   [`MAX_ENTRIES_PER_RUN`] entries and starts no new work once it has lasted
+//!   [`RUN_SLICE_MS`]; the rest follows in the next run, at once. The slice lets the queues
+//!   that were just handed an event start delivering while a large fan-out goes on (under
+//!   `wrangler dev` every object shares one thread, and an object's alarm waits while another
+//!   object's alarm handler runs).
 //! - App instance events about a party (`/party/{id}`) also go to that party's index, in order.
 //!   A publish sends its party's pending entries itself; the alarm sends what is left.
 
@@ -49,6 +53,8 @@ pub const MAX_ENQUEUES_PER_RUN: usize = 500;
 pub const MAX_ENTRIES_PER_RUN: usize = 50;
 /// Targets handed off together (their calls run concurrently).
 pub const HAND_OFF_CHUNK: usize = 25;
+/// How long a run goes on starting new work (a call in flight is always finished).
+pub const RUN_SLICE_MS: i64 = 20;
 /// When a publish's party-index entry is sent again after it could not be.
 pub const PARTY_RETRY_MS: i64 = 1_000;
 /// When the alarm sends party-index entries again after one could not be.
@@ -262,6 +268,7 @@ struct Entry {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Run {
+    started: UnixTime,
     entries: usize,
     budget: usize,
     /// A party-index entry could not be sent in this run: the rest waits.
@@ -640,11 +647,12 @@ impl Outbox {
     // ---- the alarm run ----
 
     /// The object's alarm fired: start a run (poll it with [`Outbox::poll_transmit`]).
-    pub fn handle_alarm(&mut self, _now: UnixTime) {
+    pub fn handle_alarm(&mut self, now: UnixTime) {
         self.alarm = Some(None);
         if self.run.is_none() {
             self.party_retry_at = None;
             self.run = Some(Run {
+                started: now,
                 entries: 0,
                 budget: MAX_ENQUEUES_PER_RUN,
                 party_stopped: false,
@@ -677,7 +685,10 @@ impl Outbox {
         }
         loop {
             let head = self.entries.front()?;
-            if head.next_at > now || run.entries >= MAX_ENTRIES_PER_RUN {
+            if head.next_at > now
+                || run.entries >= MAX_ENTRIES_PER_RUN
+                || now.as_millis().saturating_sub(run.started.as_millis()) >= RUN_SLICE_MS
+            {
                 return None;
             }
             let oid = head.oid;

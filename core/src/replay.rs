@@ -9,7 +9,7 @@ use alloc::string::String;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
-use crate::time::Timestamp;
+use crate::time::{Timestamp, UnixTime};
 
 /// Stored events one replay call looks at, at most.
 pub const REPLAY_LIMIT: u32 = 500;
@@ -93,6 +93,63 @@ impl ReplayRequest {
     }
 }
 
+/// Where a call's scan of the log starts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ScanStart<'a> {
+    /// After this log position.
+    After(i64),
+    /// After the position of the (first) stored event with this id; none stored is a 400
+    /// ([`no_such_event`]).
+    AfterEvent(&'a str),
+}
+
+/// What one replay call reads: stored events after `start` whose storage time lies in
+/// `from..=to`, in log order, at most [`REPLAY_LIMIT`] of them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scan<'a> {
+    pub start: ScanStart<'a>,
+    pub from: i64,
+    pub to: i64,
+}
+
+impl ReplayRequest {
+    /// The scan of this call at `now`. A cursor goes on from where the previous call stopped;
+    /// without a `to`, the window ends now: events stored after the call reach the
+    /// subscription through the normal fan-out anyway.
+    pub fn scan(&self, now: UnixTime) -> Scan<'_> {
+        let to = self.to.unwrap_or(now.as_millis());
+        match (&self.start, self.cursor) {
+            (ReplayStart::From(from), cursor) => Scan {
+                start: ScanStart::After(cursor.unwrap_or(0)),
+                from: *from,
+                to,
+            },
+            (ReplayStart::AfterEvent(_), Some(cursor)) => Scan {
+                start: ScanStart::After(cursor),
+                from: i64::MIN,
+                to,
+            },
+            (ReplayStart::AfterEvent(id), None) => Scan {
+                start: ScanStart::AfterEvent(id),
+                from: i64::MIN,
+                to,
+            },
+        }
+    }
+}
+
+/// The 400 for an `after` naming no stored event of `resource`.
+pub fn no_such_event(resource: &str, id: &str) -> ApiError {
+    bad(format!("No stored event of {resource} has the id '{id}'."))
+}
+
+/// The cursor of a call that read `read` events, the last at position `last`: only a call
+/// that read as many as it may can have left events behind.
+pub fn next_cursor(read: usize, last: Option<i64>) -> Option<String> {
+    last.filter(|_| read >= REPLAY_LIMIT as usize)
+        .map(|seq| format!("{seq}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,6 +167,47 @@ mod tests {
         let r = ReplayRequest::parse(br#"{"after": "e1", "cursor": "42"}"#).unwrap();
         assert_eq!(r.start, ReplayStart::AfterEvent("e1".into()));
         assert_eq!((r.to, r.cursor), (None, Some(42)));
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn a_call_scans_its_window_and_a_full_call_answers_a_cursor() {
+        let now = UnixTime::from_millis(5_000);
+        let r = ReplayRequest::parse(br#"{"from": "1970-01-01T00:00:01Z"}"#).unwrap();
+        let scan = Scan {
+            start: ScanStart::After(0),
+            from: 1_000,
+            to: 5_000,
+        };
+        assert_eq!(r.scan(now), scan, "up to now without a 'to'");
+        let r = ReplayRequest::parse(
+            br#"{"from": "1970-01-01T00:00:01Z", "to": "1970-01-01T00:00:02Z", "cursor": "7"}"#,
+        )
+        .unwrap();
+        let scan = Scan {
+            start: ScanStart::After(7),
+            from: 1_000,
+            to: 2_000,
+        };
+        assert_eq!(r.scan(now), scan);
+        let r = ReplayRequest::parse(br#"{"after": "e1"}"#).unwrap();
+        let scan = Scan {
+            start: ScanStart::AfterEvent("e1"),
+            from: i64::MIN,
+            to: 5_000,
+        };
+        assert_eq!(r.scan(now), scan, "the event's position is looked up");
+        let r = ReplayRequest::parse(br#"{"after": "e1", "cursor": "9"}"#).unwrap();
+        assert_eq!(r.scan(now).start, ScanStart::After(9), "a cursor wins");
+
+        let limit = REPLAY_LIMIT as usize;
+        assert_eq!(next_cursor(limit, Some(812)), Some("812".into()));
+        assert_eq!(next_cursor(limit - 1, Some(812)), None, "all read");
+        assert_eq!(next_cursor(0, None), None);
+        let err = no_such_event("urn:altinn:resource:r", "e9");
+        assert_eq!(err.status, 400);
+        assert!(err
+            .describe()
+            .contains("No stored event of urn:altinn:resource:r has the id 'e9'."));
     }
 
     #[wasm_bindgen_test(unsupported = test)]

@@ -8,13 +8,13 @@
 //!   `M` events on `bench-read`, and a check that publishing and reading work.
 //! - `fanout --url U --subs N --repeats R`: `N` validated subscriptions on `bench-fanout`, each
 //!   to a loopback receiver; then, `R` times, one event and the time until its `N`th delivery.
+//! - `steady --url U --resources R --subs S --rate N --seconds T [--drain D]`: end-to-end
+//!   latency (publish due → webhook received) at a steady load (see [`steady`]).
 //! - `stream --url U --rate R --seconds S --idle N`: the live stream's publish → received latency
 //!   at a steady rate, and `N` idle streams on one object ([`stream`]).
 //! - `coldstart --workerd BIN --config FILE --url U --path P --runs N --label L`: time from
 //!   spawning workerd to the first 200 of `GET P`.
 //! - `summarise --results FILE`: the Markdown tables of a results file (medians, ratios).
-
-mod stream;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -25,6 +25,9 @@ use std::time::{Duration, Instant};
 use altinn_events_tests::{TestClient, TestReceiver, TokenSpec};
 use serde_json::{json, Value};
 
+mod steady;
+mod stream;
+
 /// Resource of the read benchmark (pre-filled).
 const READ_RESOURCE: &str = "bench-read";
 /// Resource the fan-out subscriptions are on.
@@ -33,7 +36,7 @@ const FANOUT_RESOURCE: &str = "bench-fanout";
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some((command, rest)) = args.split_first() else {
-        eprintln!("usage: bench-driver <port|wait-ready|setup|fanout|coldstart|summarise> [--name value]...");
+        eprintln!("usage: bench-driver <port|wait-ready|setup|fanout|steady|stream|coldstart|summarise> [--name value]...");
         return ExitCode::from(2);
     };
     let opts = match Opts::parse(rest) {
@@ -48,7 +51,7 @@ fn main() -> ExitCode {
         "wait-ready" => wait_ready(&opts),
         "summarise" => summarise(&opts),
         "coldstart" => coldstart(&opts),
-        "setup" | "fanout" | "stream" => {
+        "setup" | "fanout" | "steady" | "stream" => {
             let runtime = match tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
                 .enable_all()
@@ -60,12 +63,11 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            if command == "setup" {
-                runtime.block_on(setup(&opts))
-            } else if command == "stream" {
-                runtime.block_on(stream::stream(&opts))
-            } else {
-                runtime.block_on(fanout(&opts))
+            match command.as_str() {
+                "setup" => runtime.block_on(setup(&opts)),
+                "steady" => runtime.block_on(steady::steady(&opts)),
+                "stream" => runtime.block_on(stream::stream(&opts)),
+                _ => runtime.block_on(fanout(&opts)),
             }
         }
         other => Err(format!("unknown command {other}")),
@@ -678,6 +680,35 @@ fn summarise(opts: &Opts) -> Result<(), String> {
                 s["validated_seconds"].as_f64().unwrap_or(0.0)
             ));
         }
+    }
+
+    let steady = by.get("steady").cloned().unwrap_or_default();
+    if !steady.is_empty() {
+        out.push_str("\n| steady load, publish due → webhook received | events | deliveries | p50 ms | p99 ms | max ms | publish p50 / p99 ms | target |\n");
+        out.push_str("|---|---|---|---|---|---|---|---|\n");
+    }
+    for s in &steady {
+        let num = |k: &str| s[k].as_f64().unwrap_or(f64::NAN);
+        let met = num("delivered") >= num("deliveries_expected")
+            && num("p50_ms") <= 1000.0
+            && num("p99_ms") <= 5000.0;
+        out.push_str(&format!(
+            "| {}: {} events/s for {} s over {} resources × {} subscriptions | {} | {} of {} | {} | {} | {} | {} / {} | p50 ≤ 1 s, p99 ≤ 5 s, all delivered: {} |\n",
+            s["runtime"].as_str().unwrap_or("workerd"),
+            s["offered_rate"],
+            s["seconds"],
+            s["resources"],
+            s["subs_per_resource"],
+            s["events"],
+            s["delivered"],
+            s["deliveries_expected"],
+            fmt(Some(num("p50_ms")), 0),
+            fmt(Some(num("p99_ms")), 0),
+            fmt(Some(num("max_ms")), 0),
+            fmt(Some(num("publish_p50_ms")), 0),
+            fmt(Some(num("publish_p99_ms")), 0),
+            if met { "met" } else { "missed" },
+        ));
     }
 
     out.push_str("\n| size and start | value | target |\n|---|---|---|\n");

@@ -407,6 +407,48 @@ fn a_run_yields_after_its_budget_and_continues_at_once() {
 }
 
 #[wasm_bindgen_test(unsupported = test)]
+fn a_run_starts_no_new_work_after_its_slice_and_continues_at_once() {
+    let subs: Vec<(i64, &str)> = (1..=3 * HAND_OFF_CHUNK as i64).map(|i| (i, "a")).collect();
+    let mut o = with_subs(&subs);
+    publish(&mut o, T0, "e1");
+    actions(&mut o);
+    o.handle_alarm(T0);
+    let Some(Transmit::Authorize {
+        oid: first, filter, ..
+    }) = o.poll_transmit(T0)
+    else {
+        panic!("the run starts by authorizing");
+    };
+    o.handle_decisions(T0, first, Ok(decisions(&filter, |_| true)));
+    // One chunk goes out within the slice; the call that ends after it is still taken in.
+    let Some(Transmit::HandOff { subscriptions, .. }) = o.poll_transmit(at(RUN_SLICE_MS - 1))
+    else {
+        panic!("a hand-off within the slice");
+    };
+    assert_eq!(subscriptions.len(), HAND_OFF_CHUNK);
+    let late = at(RUN_SLICE_MS + 30);
+    o.handle_handed_off(late, first, &vec![HandOff::Queued; HAND_OFF_CHUNK]);
+    assert_eq!(o.poll_transmit(late), None, "the slice is spent");
+    let wished = actions(&mut o);
+    assert!(wished.contains(&Action::Persist(Change::Progress {
+        oid: first,
+        progress: HAND_OFF_CHUNK
+    })));
+    assert_eq!(wished.last(), Some(&Action::SetAlarm(T0)), "at once");
+    // The next run carries on where this one stopped, with the same decision.
+    o.handle_alarm(late);
+    let Some(Transmit::HandOff { subscriptions, .. }) = o.poll_transmit(late) else {
+        panic!("the next chunk");
+    };
+    assert_eq!(
+        subscriptions,
+        (HAND_OFF_CHUNK as i64 + 1..=2 * HAND_OFF_CHUNK as i64)
+            .map(sid)
+            .collect::<Vec<_>>()
+    );
+}
+
+#[wasm_bindgen_test(unsupported = test)]
 fn a_run_works_at_most_its_number_of_entries() {
     let mut o = with_subs(&[(1, "a")]);
     for i in 0..MAX_ENTRIES_PER_RUN + 1 {

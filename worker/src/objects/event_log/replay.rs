@@ -3,10 +3,9 @@
 //! hand-off survives a restart once the call has answered).
 
 use events_core::event::{EventId, EventMeta, EventRecord};
-use events_core::replay::{ReplayRequest, ReplayStart, REPLAY_LIMIT};
+use events_core::replay::{next_cursor, no_such_event, ReplayRequest, ScanStart, REPLAY_LIMIT};
 use events_core::subscription::SubscriptionId;
 use events_core::urn::ResourceUrn;
-use events_core::ApiError;
 use serde::{Deserialize, Serialize};
 
 use super::{now, EventLog};
@@ -51,38 +50,27 @@ impl EventLog {
         struct Position {
             seq: Option<i64>,
         }
-        let request = &call.request;
-        let (after_seq, from) = match (&request.start, request.cursor) {
-            (ReplayStart::From(from), cursor) => (cursor.unwrap_or(0), *from),
-            (ReplayStart::AfterEvent(_), Some(cursor)) => (cursor, i64::MIN),
-            (ReplayStart::AfterEvent(id), None) => {
+        let scan = call.request.scan(now());
+        let after_seq = match scan.start {
+            ScanStart::After(seq) => seq,
+            ScanStart::AfterEvent(id) => {
                 let found: Vec<Position> = self.rows(
                     "SELECT MIN(seq) AS seq FROM events WHERE id = ?",
-                    vec![id.clone().into()],
+                    vec![id.into()],
                 )?;
-                let seq = found
+                found
                     .into_iter()
                     .next()
                     .and_then(|p| p.seq)
-                    .ok_or_else(|| {
-                        ApiError::bad_request(format!(
-                            "No stored event of {} has the id '{id}'.",
-                            call.resource
-                        ))
-                    })?;
-                (seq, i64::MIN)
+                    .ok_or_else(|| no_such_event(call.resource.as_str(), id))?
             }
         };
-        // Up to now unless the window ends earlier: events published after the call started
-        // reach the subscription anyway.
-        let to = request.to.unwrap_or(now().as_millis());
         let rows: Vec<Row> = self.rows(
             "SELECT seq, id, source, subject, alt_subject, type, resource_instance, time_ticks, json, json_utc
              FROM events WHERE seq > ? AND registered >= ? AND registered <= ? ORDER BY seq LIMIT ?",
-            vec![after_seq.into(), from.into(), to.into(), i64::from(REPLAY_LIMIT).into()],
+            vec![after_seq.into(), scan.from.into(), scan.to.into(), i64::from(REPLAY_LIMIT).into()],
         )?;
-        let full = rows.len() >= REPLAY_LIMIT as usize;
-        let last = rows.last().map(|r| r.seq);
+        let cursor = next_cursor(rows.len(), rows.last().map(|r| r.seq));
         let mut requeued = 0;
         for row in rows {
             let record = EventRecord {
@@ -112,9 +100,6 @@ impl EventLog {
                 requeued += 1;
             }
         }
-        Ok(ReplayReply {
-            requeued,
-            cursor: last.filter(|_| full).map(|seq| seq.to_string()),
-        })
+        Ok(ReplayReply { requeued, cursor })
     }
 }
