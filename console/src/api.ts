@@ -122,6 +122,36 @@ export async function request<T>(
   return { status: response.status, body: parsed as T, headers: response.headers };
 }
 
+/**
+ * Opens a read as a Server-Sent Events stream (`Accept: text/event-stream`), with the token (which
+ * an EventSource could not send) and `Last-Event-ID` when given. Answers the response once its
+ * headers are in: the caller checks its Content-Type (a server without the stream answers the plain
+ * page) and reads its body. A refusal throws the API's error; an abort (through `signal`) rethrows
+ * the AbortError as is.
+ */
+export async function openStream(path: string, lastEventId: string | null, signal: AbortSignal): Promise<Response> {
+  const headers: Record<string, string> = { Accept: "text/event-stream" };
+  const token = getToken();
+  if (token) headers["Authorization"] = `Bearer ${token}`;
+  if (lastEventId) headers["Last-Event-ID"] = lastEventId;
+  let response: Response;
+  try {
+    response = await fetch(sameOrigin(path), {
+      method: "GET",
+      headers,
+      credentials: "same-origin",
+      cache: "no-store",
+      redirect: "error",
+      signal,
+    });
+  } catch (e) {
+    if (signal.aborted) throw e;
+    throw new ApiError(0, `The service did not answer: ${(e as Error).message}`, []);
+  }
+  if (!response.ok) throw await readError(response);
+  return response;
+}
+
 const enc = encodeURIComponent;
 
 export const api = {

@@ -8,7 +8,9 @@
 //      text the API answers to that body, fetched here); a subscription to the receiver is created,
 //      its one-time secret shown, and its row turns "validated";
 //   3. Events: an event published with the publish form; read from the start; its JSON on click
-//      (keyboard); "follow" picks up a second event published while it polls;
+//      (keyboard); "Follow (live)" opens one `Accept: text/event-stream` request of the read (after
+//      the last event shown; no polling while it is open) and picks up a second event published
+//      meanwhile; switching it off aborts that request;
 //   4. one subscription: the first event delivered in the attempt log (success, 200);
 //      the receiver is told to fail (503), a third event is published, its three failed attempts
 //      and its dead letter appear; the receiver is fixed, "Redeliver dead letters" answers
@@ -141,7 +143,11 @@ try {
   });
   const page = context.pages()[0] ?? (await context.newPage());
   page.setDefaultTimeout(STEP_MS);
-  page.on("requestfailed", (r) => fail(`request failed: ${r.url()} (${r.failure()?.errorText})`));
+  // The live stream's request, aborted on purpose when Follow is switched off, is no failure.
+  const expectedAborts = new Set();
+  page.on("requestfailed", (r) => {
+    if (!expectedAborts.has(r)) fail(`request failed: ${r.url()} (${r.failure()?.errorText})`);
+  });
   page.on("response", (r) => {
     if (r.status() >= 400 && !expected4xx.some((p) => r.url().includes(p))) {
       fail(`${r.request().method()} ${r.url()} answered ${r.status()}`);
@@ -291,15 +297,57 @@ try {
   if (json.id !== delivered || json.resource !== resource || json.data?.test !== "console.delivered") {
     fail(`the event's JSON reads ${JSON.stringify(json)}`);
   }
-  await page.getByLabel("Follow (poll for new events)").check();
+  // Follow (live): one request of the read with `Accept: text/event-stream`, from the cursor after
+  // the last event shown, and no plain (polling) request of the read while following; the event
+  // published meanwhile arrives on it; unchecking aborts that request.
+  const readPath = "/events/api/v1/events";
+  const reads = [];
+  const onRead = (r) => {
+    const u = new URL(r.url());
+    if (r.method() === "GET" && u.origin === origin && u.pathname === readPath) reads.push(r);
+  };
+  page.on("request", onRead);
+  const followBox = page.getByLabel("Follow (live)");
+  await followBox.check();
+  await page.locator('[data-follow="live"]').waitFor();
   await publish(event(followed, "console.followed"));
   await eventRow(followed).waitFor();
+  // Longer than the old poll interval (2 s): a poll, were there one, would have been sent.
+  await page.waitForTimeout(2500);
   const order = await page.$$eval('[data-testid="events"] tbody tr', (rows) => rows.map((r) => r.dataset.event));
-  if (order.join() !== [delivered, followed].join()) fail(`events listed as ${order}, expected oldest first`);
-  step("an event published from the form, read back, its JSON shown; follow picked up the next one");
+  if (order.join() !== [delivered, followed].join()) fail(`events listed as ${order}, expected oldest first, once each`);
+  const isStream = (r) => (r.headers()["accept"] ?? "").includes("text/event-stream");
+  const streams = reads.filter(isStream);
+  const polls = reads.filter((r) => !isStream(r));
+  if (streams.length !== 1) fail(`${streams.length} stream requests of ${readPath} while following, expected 1`);
+  if (polls.length !== 0) fail(`${polls.length} plain (polling) requests of ${readPath} while following: ${polls.map((r) => r.url())}`);
+  const streamRequest = streams[0];
+  if (streamRequest) {
+    const url = new URL(streamRequest.url());
+    if (url.searchParams.get("after") !== delivered) fail(`the stream starts after ${url.searchParams.get("after")}, not after ${delivered}`);
+    if (!(streamRequest.headers()["authorization"] ?? "").startsWith("Bearer ")) fail("the stream request carries no bearer token");
+    const answer = await streamRequest.response();
+    const type = answer?.headers()["content-type"] ?? "";
+    if (answer?.status() !== 200 || !type.startsWith("text/event-stream")) fail(`the stream request answered ${answer?.status()} ${type}`);
+  }
+  step(`follow: 1 stream request (after=${delivered}, text/event-stream), ${polls.length} polls; it delivered ${followed}`);
   await axe("events");
   await shot("events");
-  await page.getByLabel("Follow (poll for new events)").uncheck();
+  // Switching Follow off aborts the stream request (Chromium reports it failed, net::ERR_ABORTED).
+  if (streamRequest) expectedAborts.add(streamRequest);
+  const aborted = streamRequest
+    ? page.waitForEvent("requestfailed", { predicate: (r) => r === streamRequest, timeout: 10_000 }).catch(() => null)
+    : Promise.resolve(null);
+  await followBox.uncheck();
+  await page.locator('[data-follow="off"]').waitFor();
+  const failedStream = await aborted;
+  if (streamRequest && !failedStream) fail("unchecking Follow did not abort the stream request");
+  else if (failedStream && !/ABORTED/i.test(failedStream.failure()?.errorText ?? "")) {
+    fail(`the stream request ended with ${failedStream.failure()?.errorText}, not an abort`);
+  }
+  page.off("request", onRead);
+  if (reads.length !== streams.length + polls.length) fail(`${readPath} was read again after Follow was switched off`);
+  step(`follow off: the stream request was aborted (${failedStream?.failure()?.errorText}), no read since`);
 
   // 4. One subscription: delivered, failed into a dead letter, redelivered.
   await page.getByRole("link", { name: "Subscriptions", exact: true }).click();

@@ -1,10 +1,15 @@
 import { useEffect, useRef, useState } from "react";
 import { Alert, Button, Checkbox, Fieldset, Heading, Paragraph, Radio, Table, Textfield } from "@digdir/designsystemet-react";
-import { API, api, type CloudEvent } from "../api";
+import { API, ApiError, api, openStream, sameOrigin, type CloudEvent } from "../api";
 import { Empty, ErrorMessage, Loading, formatTime } from "../common";
+import { SseParser } from "../sse";
 
 type Mode = "resource" | "app" | "party";
+/** The poll interval when the server answers the stream request with a plain page. */
 const FOLLOW_MS = 2000;
+/** The first reconnect delay after the stream ended or broke; doubled per failure, up to the max. */
+const RECONNECT_MS = 1000;
+const RECONNECT_MAX_MS = 15000;
 const PAGE = 50;
 
 function resourceUrn(value: string): string {
@@ -30,6 +35,28 @@ function firstPath(mode: Mode, q: Record<string, string>): string {
   return `${API}/app/party?${p}`;
 }
 
+/** `path` with its `after` cursor moved to `id` (the `next` a page ending at `id` would give). */
+function withAfter(path: string, id: string): string {
+  const url = new URL(path, window.location.origin);
+  url.searchParams.set("after", id);
+  return sameOrigin(url.toString());
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = window.setTimeout(done, ms);
+    function done() {
+      window.clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done);
+  });
+}
+
+type FollowState = "connecting" | "live" | "reconnecting" | "polling";
+
 interface Stream {
   events: CloudEvent[];
   /** Where the next page is read from (the `next` header), or null when the API gave none. */
@@ -37,6 +64,13 @@ interface Stream {
   loading: boolean;
   error: unknown;
 }
+
+const FOLLOW_STATES: Record<FollowState, string> = {
+  connecting: "Connecting to the live stream…",
+  live: "New events appear as they are published.",
+  reconnecting: "The stream ended; reconnecting…",
+  polling: "No live stream here: polling every 2 s.",
+};
 
 export function Events() {
   const [mode, setMode] = useState<Mode>("resource");
@@ -64,15 +98,108 @@ export function Events() {
     }
   };
 
-  // Follow: poll the cursor.
+  // Follow: the live stream (Server-Sent Events over fetch, so the token goes along), from the
+  // cursor after the last event shown; reconnects with Last-Event-ID when it ends or breaks; polls
+  // the cursor instead when the server answers a plain page.
   const nextRef = useRef<string | null>(null);
   nextRef.current = stream?.next ?? null;
+  const [followState, setFollowState] = useState<FollowState | null>(null);
   useEffect(() => {
     if (!follow) return;
-    const timer = window.setInterval(() => {
-      if (nextRef.current) void readFrom(nextRef.current, false);
-    }, FOLLOW_MS);
-    return () => window.clearInterval(timer);
+    const start = nextRef.current;
+    if (!start) return;
+    const abort = new AbortController();
+    const signal = abort.signal;
+    let cursor = start;
+    let lastEventId: string | null = null;
+    let poll: number | undefined;
+
+    const append = (page: CloudEvent[], next: string | null) => {
+      setStream((s) => {
+        const events = s?.events ?? [];
+        const seen = new Set(events.map((e) => e.id));
+        const fresh = page.filter((e) => !seen.has(e.id) && seen.add(e.id));
+        return { events: fresh.length ? [...events, ...fresh] : events, next: next ?? s?.next ?? null, loading: false, error: null };
+      });
+    };
+    const refused = (error: unknown) => {
+      setStream((s) => ({ events: s?.events ?? [], next: s?.next ?? cursor, loading: false, error }));
+      setFollow(false);
+    };
+
+    const run = async () => {
+      let delay = RECONNECT_MS;
+      while (!signal.aborted) {
+        setFollowState(lastEventId === null && delay === RECONNECT_MS ? "connecting" : "reconnecting");
+        try {
+          const after = new URL(cursor, window.location.origin).searchParams.get("after");
+          const response = await openStream(cursor, lastEventId ?? after, signal);
+          const type = response.headers.get("content-type") ?? "";
+          if (!type.toLowerCase().startsWith("text/event-stream")) {
+            // No stream here: this is the read's plain page. Take it, then poll the cursor.
+            const text = await response.text();
+            let page: CloudEvent[] = [];
+            try {
+              const parsed: unknown = JSON.parse(text);
+              if (Array.isArray(parsed)) page = parsed as CloudEvent[];
+            } catch {
+              // Not a page after all: keep polling from where we are.
+            }
+            const next = response.headers.get("next") ?? (page.length ? withAfter(cursor, page[page.length - 1].id) : cursor);
+            append(page, next);
+            if (signal.aborted) return;
+            setFollowState("polling");
+            poll = window.setInterval(() => {
+              if (nextRef.current) void readFrom(nextRef.current, false);
+            }, FOLLOW_MS);
+            return;
+          }
+          setFollowState("live");
+          delay = RECONNECT_MS;
+          const parser = new SseParser((message) => {
+            if (message.lastEventId) lastEventId = message.lastEventId;
+            let ev: CloudEvent;
+            try {
+              ev = JSON.parse(message.data) as CloudEvent;
+            } catch {
+              return;
+            }
+            if (!ev || typeof ev.id !== "string") return;
+            cursor = withAfter(cursor, ev.id);
+            append([ev], cursor);
+          });
+          const reader = response.body?.getReader();
+          if (reader) {
+            const decoder = new TextDecoder();
+            for (;;) {
+              const { value, done } = await reader.read();
+              if (done) break;
+              parser.push(decoder.decode(value, { stream: true }));
+            }
+            parser.push(decoder.decode());
+          }
+          parser.end();
+          // The stream ended (the token's expiry, a restart): reconnect at once-ish.
+        } catch (error) {
+          if (signal.aborted) return;
+          if (error instanceof ApiError && error.status > 0) {
+            refused(error);
+            return;
+          }
+          // A network error: try again after a while, a little longer each time.
+          delay = Math.min(delay * 2, RECONNECT_MAX_MS);
+        }
+        if (signal.aborted) return;
+        setFollowState("reconnecting");
+        await sleep(delay, signal);
+      }
+    };
+    void run();
+    return () => {
+      abort.abort();
+      if (poll !== undefined) window.clearInterval(poll);
+      setFollowState(null);
+    };
   }, [follow]);
 
   const field = (key: string, label: string, description?: string) => (
@@ -152,11 +279,14 @@ export function Events() {
                 Load newer events
               </Button>
               <Checkbox
-                label="Follow (poll for new events)"
+                label="Follow (live)"
+                description={follow && followState ? FOLLOW_STATES[followState] : undefined}
                 checked={follow}
                 disabled={!stream.next}
                 onChange={(e) => setFollow(e.target.checked)}
                 data-size="sm"
+                data-testid="follow"
+                data-follow={follow ? followState ?? "" : "off"}
               />
             </div>
           </div>
