@@ -309,7 +309,11 @@ try {
   page.on("request", onRead);
   const followBox = page.getByLabel("Follow (live)");
   await followBox.check();
-  await page.locator('[data-follow="live"]').waitFor();
+  // Connected: live on the stream, or polling when the server answered a plain page (the network
+  // checks below then fail, with the requests seen).
+  await page.locator('[data-follow="live"], [data-follow="polling"]').waitFor();
+  const connected = await page.locator("[data-follow]").getAttribute("data-follow");
+  if (connected !== "live") fail(`Follow is ${JSON.stringify(connected)}, not on the live stream`);
   await publish(event(followed, "console.followed"));
   await eventRow(followed).waitFor();
   // Longer than the old poll interval (2 s): a poll, were there one, would have been sent.
