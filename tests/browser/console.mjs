@@ -31,30 +31,18 @@
 // Exits 0 and prints "console OK" when every check passed; 1 with the failures otherwise (also when
 // Chromium is missing: CHROMIUM, default /usr/bin/chromium; scripts/setup installs it).
 
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 
 import { AxeBuilder } from "@axe-core/playwright";
-import { chromium } from "playwright-core";
+import { launch, run } from "./chromium.mjs";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const CONSOLE_PATH = "/events/console/";
 const TIMEOUT_MS = 150_000;
 const STEP_MS = 30_000;
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
-
 function usage(message) {
   console.error(`${message}\nusage: node tests/browser/console.mjs BASE_URL [SCREENSHOT_DIR]`);
   process.exit(2);
@@ -64,33 +52,13 @@ const [baseArg, shotsArg] = process.argv.slice(2);
 if (!baseArg) usage("BASE_URL is missing");
 const origin = new URL(baseArg).origin;
 const shots = resolve(shotsArg ?? join(repoRoot, "target", "console"));
-const chromiumPath = process.env.CHROMIUM || "/usr/bin/chromium";
 const token = process.env.CONSOLE_TOKEN;
 const receiverUrl = process.env.RECEIVER_URL;
 const resource = process.env.RESOURCE;
 const [delivered, followed, dead] = (process.env.EVENT_IDS ?? "").split(",");
 if (!token || !receiverUrl || !resource || !dead) usage("CONSOLE_TOKEN, RECEIVER_URL, RESOURCE and EVENT_IDS (3) are required");
 
-const failures = [];
-const fail = (message) => failures.push(message);
-function finish(code) {
-  if (failures.length > 0) {
-    console.error(`console FAILED (${failures.length}):`);
-    for (const f of failures) console.error(`  - ${f}`);
-    process.exit(1);
-  }
-  process.exit(code);
-}
-const deadline = setTimeout(() => {
-  fail(`no result within ${TIMEOUT_MS / 1000} s`);
-  finish(1);
-}, TIMEOUT_MS);
-deadline.unref();
-
-if (!existsSync(chromiumPath)) {
-  fail(`${chromiumPath} is missing (Debian's chromium; scripts/setup installs it)`);
-  finish(1);
-}
+const { fail, finish, ok } = run("console", TIMEOUT_MS);
 
 // The receiver, steered by the test over stdio.
 const stdin = createInterface({ input: process.stdin });
@@ -116,21 +84,7 @@ function event(id, type) {
   };
 }
 
-const userDataDir = mkdtempSync(join(tmpdir(), "console-chromium-"));
-let context;
-try {
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: chromiumPath,
-    headless: true,
-    args: CHROMIUM_ARGS,
-    viewport: { width: 1280, height: 800 },
-    timeout: 30_000,
-  });
-} catch (e) {
-  rmSync(userDataDir, { recursive: true, force: true });
-  fail(`cannot start ${chromiumPath}: ${e.message.split("\n")[0]}`);
-  finish(1);
-}
+const { context, close } = await launch("console", { width: 1280, height: 800 }, { fail, finish });
 
 const expected4xx = [];
 let axeChecked = 0;
@@ -429,10 +383,9 @@ try {
 } catch (e) {
   fail(e.message.split("\n").slice(0, 14).join(" | "));
 } finally {
-  await context.close().catch(() => {});
-  rmSync(userDataDir, { recursive: true, force: true });
+  await close();
   stdin.close();
 }
 
-if (failures.length === 0) console.log("console OK");
+if (ok()) console.log("console OK");
 finish(0);

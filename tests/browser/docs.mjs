@@ -15,29 +15,17 @@
 // Exits 0 and prints "docs page OK" when every check passed; 1 with the list of failures otherwise
 // (also when Chromium is missing: CHROMIUM, default /usr/bin/chromium, scripts/setup installs it).
 
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
-import { chromium } from "playwright-core";
+import { launch, run } from "./chromium.mjs";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const PAGE_PATH = "/events/api/v1/docs";
 const DOCUMENT_PATH = "/events/api/v1/openapi.json";
 const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 const TIMEOUT_MS = 60_000;
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
-
 function usage(message) {
   console.error(`${message}\nusage: node tests/browser/docs.mjs BASE_URL [SCREENSHOT.png]`);
   process.exit(2);
@@ -54,31 +42,8 @@ try {
 const origin = base.origin;
 const pageUrl = origin + PAGE_PATH;
 const screenshot = resolve(screenshotArg ?? join(repoRoot, "target", "docs-page.png"));
-const chromiumPath = process.env.CHROMIUM || "/usr/bin/chromium";
 
-const failures = [];
-const fail = (message) => failures.push(message);
-
-function finish(code) {
-  if (failures.length > 0) {
-    console.error(`docs page FAILED (${failures.length}):`);
-    for (const f of failures) console.error(`  - ${f}`);
-    process.exit(1);
-  }
-  process.exit(code);
-}
-
-// Fail, don't hang: one deadline for the whole run.
-const deadline = setTimeout(() => {
-  fail(`no result within ${TIMEOUT_MS / 1000} s`);
-  finish(1);
-}, TIMEOUT_MS);
-deadline.unref();
-
-if (!existsSync(chromiumPath)) {
-  fail(`${chromiumPath} is missing (Debian's chromium; scripts/setup installs it)`);
-  finish(1);
-}
+const { fail, finish, ok } = run("docs page", TIMEOUT_MS);
 
 // 1. The document the page renders, as the service serves it.
 const docResponse = await fetch(origin + DOCUMENT_PATH).catch((e) => {
@@ -110,21 +75,7 @@ const privateTags = (doc.tags ?? [])
   .map((t) => t.name);
 
 // 2. The page, in Chromium with a fresh profile.
-const userDataDir = mkdtempSync(join(tmpdir(), "docs-page-chromium-"));
-let context;
-try {
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: chromiumPath,
-    headless: true,
-    args: CHROMIUM_ARGS,
-    viewport: { width: 1400, height: 900 },
-    timeout: 30_000,
-  });
-} catch (e) {
-  rmSync(userDataDir, { recursive: true, force: true });
-  fail(`cannot start ${chromiumPath}: ${e.message.split("\n")[0]}`);
-  finish(1);
-}
+const { context, close } = await launch("docs-page", { width: 1400, height: 900 }, { fail, finish });
 
 const requests = [];
 try {
@@ -265,9 +216,8 @@ try {
 } catch (e) {
   fail(`${e.message.split("\n")[0]}`);
 } finally {
-  await context.close().catch(() => {});
-  rmSync(userDataDir, { recursive: true, force: true });
+  await close();
 }
 
-if (failures.length === 0) console.log("docs page OK");
+if (ok()) console.log("docs page OK");
 finish(0);

@@ -4,9 +4,11 @@
 //! - [`server`]: [`TestServer`] runs the worker under `wrangler dev` (one process group per server).
 //! - [`receiver`]: [`TestReceiver`], a loopback webhook endpoint that records what it gets.
 //! - [`client`]: [`TestClient`], a small reqwest wrapper with bearer/PlatformAccessToken helpers.
+//! - [`browser`]: what the browser tests share (Node, screenshots).
 //! - [`sse`]: [`sse::EventStream`], a Server-Sent Events reader for the live stream.
 //! - [`suite`]: [`Suite`], a libtest-mimic runner where many tests share one server.
 
+pub mod browser;
 pub mod client;
 pub mod fixtures;
 pub mod pdp;

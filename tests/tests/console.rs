@@ -12,7 +12,7 @@ use std::process::{ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use altinn_events_tests::fixtures::{delivered_ids, org_token, put_policy, resource_urn, unique};
-use altinn_events_tests::{repo_root, Suite, TestReceiver};
+use altinn_events_tests::{browser, repo_root, Suite, TestReceiver};
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
@@ -80,12 +80,7 @@ fn main() -> ExitCode {
 
     suite.test("console_in_chromium", |ctx| async move {
         let root = repo_root();
-        let node = root.join("node_modules").join(".bin").join("node");
-        assert!(
-            node.exists(),
-            "{} is missing: run scripts/setup (npm ci)",
-            node.display()
-        );
+        let node = browser::node();
         let client = ctx.client();
         let resource_id = unique("console");
         put_policy(&client, &resource_id, json!({ "owner": "ttd" })).await;
@@ -225,15 +220,7 @@ fn main() -> ExitCode {
 
 /// A PNG at least as large as the 1280x800 viewport.
 fn assert_png(path: &Path) {
-    let bytes =
-        std::fs::read(path).unwrap_or_else(|e| panic!("no screenshot at {}: {e}", path.display()));
-    assert!(
-        bytes.len() > 24 && bytes.starts_with(b"\x89PNG\r\n\x1a\n"),
-        "{} is not a PNG",
-        path.display()
-    );
-    let width = u32::from_be_bytes([bytes[16], bytes[17], bytes[18], bytes[19]]);
-    let height = u32::from_be_bytes([bytes[20], bytes[21], bytes[22], bytes[23]]);
+    let (width, height) = browser::png_size(path);
     assert!(
         width >= 1280 && height >= 800,
         "{}: {width}x{height}",

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::{ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
-use altinn_events_tests::{repo_root, Suite};
+use altinn_events_tests::{browser, repo_root, Suite};
 use serde_json::Value;
 
 const PAGE: &str = "/events/api/v1/docs";
@@ -126,12 +126,7 @@ fn main() -> ExitCode {
 
     suite.test("docs_page_in_chromium", |ctx| async move {
         let root = repo_root();
-        let node = root.join("node_modules").join(".bin").join("node");
-        assert!(
-            node.exists(),
-            "{} is missing: run scripts/setup (npm ci)",
-            node.display()
-        );
+        let node = browser::node();
         let document = ctx.client().get(DOCUMENT).send().await;
         document.assert_status(200);
         let (operations, private) = count_operations(&document.json());
@@ -197,15 +192,7 @@ fn main() -> ExitCode {
 
 /// A PNG at least as wide as the viewport and taller than one screen (a full-page screenshot).
 fn assert_png(path: &Path) {
-    let bytes =
-        std::fs::read(path).unwrap_or_else(|e| panic!("no screenshot at {}: {e}", path.display()));
-    assert!(
-        bytes.len() > 24 && bytes.starts_with(b"\x89PNG\r\n\x1a\n"),
-        "{} is not a PNG",
-        path.display()
-    );
-    let width = u32::from_be_bytes([bytes[16], bytes[17], bytes[18], bytes[19]]);
-    let height = u32::from_be_bytes([bytes[20], bytes[21], bytes[22], bytes[23]]);
+    let (width, height) = browser::png_size(path);
     assert!(
         width >= 1400 && height > 900,
         "{}: {width}x{height}",

@@ -183,35 +183,10 @@ impl worker::DurableObject for EventLog {
         reply(self.handle(&mut req).await)
     }
 
+    live::socket_handlers!();
+
     /// One alarm run: the outbox's work first, then a retention sweep if one is due; then the
     /// alarm again, for whichever of the two comes next (the one that fired is spent).
-    async fn websocket_message(
-        &self,
-        _ws: worker::WebSocket,
-        _message: worker::WebSocketIncomingMessage,
-    ) -> worker::Result<()> {
-        Ok(())
-    }
-
-    async fn websocket_close(
-        &self,
-        ws: worker::WebSocket,
-        _code: usize,
-        _reason: String,
-        _was_clean: bool,
-    ) -> worker::Result<()> {
-        live::closed(&ws);
-        Ok(())
-    }
-
-    async fn websocket_error(
-        &self,
-        _ws: worker::WebSocket,
-        _e: worker::Error,
-    ) -> worker::Result<()> {
-        Ok(())
-    }
-
     async fn alarm(&self) -> worker::Result<Response> {
         let wish = match self.run().await {
             Ok(()) => {

@@ -38,3 +38,38 @@ pub fn notify(state: &State) {
 pub fn closed(ws: &WebSocket) {
     let _ = ws.close(Some(1000), Some("stream ended"));
 }
+
+/// The hibernation API's socket handlers, the same in every object that holds streams: nothing
+/// is read from a stream's socket, and a close completes the handshake ([`closed`]). Used inside
+/// `impl DurableObject for …` (workers-rs's defaults panic).
+macro_rules! socket_handlers {
+    () => {
+        async fn websocket_message(
+            &self,
+            _ws: worker::WebSocket,
+            _message: worker::WebSocketIncomingMessage,
+        ) -> worker::Result<()> {
+            Ok(())
+        }
+
+        async fn websocket_close(
+            &self,
+            ws: worker::WebSocket,
+            _code: usize,
+            _reason: String,
+            _was_clean: bool,
+        ) -> worker::Result<()> {
+            $crate::objects::live::closed(&ws);
+            Ok(())
+        }
+
+        async fn websocket_error(
+            &self,
+            _ws: worker::WebSocket,
+            _e: worker::Error,
+        ) -> worker::Result<()> {
+            Ok(())
+        }
+    };
+}
+pub(crate) use socket_handlers;

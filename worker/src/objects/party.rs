@@ -173,32 +173,7 @@ impl worker::DurableObject for Party {
         reply(self.handle(&mut req).await)
     }
 
-    async fn websocket_message(
-        &self,
-        _ws: worker::WebSocket,
-        _message: worker::WebSocketIncomingMessage,
-    ) -> worker::Result<()> {
-        Ok(())
-    }
-
-    async fn websocket_close(
-        &self,
-        ws: worker::WebSocket,
-        _code: usize,
-        _reason: String,
-        _was_clean: bool,
-    ) -> worker::Result<()> {
-        live::closed(&ws);
-        Ok(())
-    }
-
-    async fn websocket_error(
-        &self,
-        _ws: worker::WebSocket,
-        _e: worker::Error,
-    ) -> worker::Result<()> {
-        Ok(())
-    }
+    live::socket_handlers!();
 
     async fn alarm(&self) -> worker::Result<Response> {
         if let Err(e) = self.run().await {
