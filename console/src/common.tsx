@@ -1,6 +1,6 @@
 // Shared pieces: loading, empty and failure states, the API's error text, dates.
 import { useCallback, useEffect, useRef, useState } from "react";
-import { Alert, Paragraph, Spinner } from "@digdir/designsystemet-react";
+import { Alert, Paragraph, Spinner, Table } from "@digdir/designsystemet-react";
 import { ApiError } from "./api";
 
 export function ErrorMessage({ error, what }: { error: unknown; what?: string }) {
@@ -51,6 +51,35 @@ export type Async<T> =
   | { state: "error"; error: unknown; data?: T };
 
 /** Runs `load` now, whenever `deps` change, on `reload()`, and every `everyMs` while set. */
+/** A list as a table: the design system's zebra table, in a wrapper that scrolls sideways on a
+ * narrow screen, with these column headers; the rows are the children. */
+export function ListTable({
+  labelledBy,
+  testId,
+  headers,
+  children,
+}: {
+  labelledBy: string;
+  testId: string;
+  headers: string[];
+  children: React.ReactNode;
+}) {
+  return (
+    <div className="table-wrap">
+      <Table zebra border data-size="sm" aria-labelledby={labelledBy} data-testid={testId}>
+        <Table.Head>
+          <Table.Row>
+            {headers.map((h) => (
+              <Table.HeaderCell key={h}>{h}</Table.HeaderCell>
+            ))}
+          </Table.Row>
+        </Table.Head>
+        <Table.Body>{children}</Table.Body>
+      </Table>
+    </div>
+  );
+}
+
 export function useAsync<T>(load: () => Promise<T>, deps: unknown[], everyMs?: number | null) {
   const [value, setValue] = useState<Async<T>>({ state: "loading" });
   const generation = useRef(0);

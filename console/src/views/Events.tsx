@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from "react";
 import { Alert, Button, Checkbox, Fieldset, Heading, Paragraph, Radio, Table, Textfield } from "@digdir/designsystemet-react";
 import { API, ApiError, api, openStream, sameOrigin, type CloudEvent } from "../api";
-import { Empty, ErrorMessage, Loading, formatTime } from "../common";
+import { Empty, ErrorMessage, ListTable, Loading, formatTime } from "../common";
 import { SseParser } from "../sse";
 
 type Mode = "resource" | "app" | "party";
@@ -294,18 +294,7 @@ export function Events() {
           {stream.loading && events.length === 0 ? <Loading label="Reading events…" /> : null}
           {!stream.loading && !stream.error && events.length === 0 ? <Empty>No events yet.</Empty> : null}
           {events.length > 0 ? (
-            <div className="table-wrap">
-              <Table zebra border data-size="sm" aria-labelledby="list-heading" data-testid="events">
-                <Table.Head>
-                  <Table.Row>
-                    <Table.HeaderCell>Time</Table.HeaderCell>
-                    <Table.HeaderCell>Id</Table.HeaderCell>
-                    <Table.HeaderCell>Type</Table.HeaderCell>
-                    <Table.HeaderCell>Subject</Table.HeaderCell>
-                    <Table.HeaderCell>Source</Table.HeaderCell>
-                  </Table.Row>
-                </Table.Head>
-                <Table.Body>
+            <ListTable labelledBy="list-heading" testId="events" headers={["Time", "Id", "Type", "Subject", "Source"]}>
                   {events.map((ev, i) => (
                     <Table.Row key={`${ev.id}-${i}`} data-event={ev.id} aria-selected={selected === i}>
                       <Table.Cell>{formatTime(ev.time)}</Table.Cell>
@@ -325,9 +314,7 @@ export function Events() {
                       <Table.Cell className="mono wrap">{ev.source}</Table.Cell>
                     </Table.Row>
                   ))}
-                </Table.Body>
-              </Table>
-            </div>
+                </ListTable>
           ) : null}
           <div id="event-json" aria-live="polite">
             {chosen ? (

@@ -1,7 +1,7 @@
 import { useState } from "react";
 import { Alert, Button, Checkbox, Heading, Link, Paragraph, Table, Tag, Textfield } from "@digdir/designsystemet-react";
 import { api, type Attempt, type AttemptLog, type ReplayRequest, type ReplayResult } from "../api";
-import { Empty, ErrorMessage, Loading, formatTime, localToIso, useAsync } from "../common";
+import { Empty, ErrorMessage, ListTable, Loading, formatTime, localToIso, useAsync } from "../common";
 import { Filters, Health } from "./Subscriptions";
 
 const POLL_MS = 2000;
@@ -153,21 +153,7 @@ function Attempts({ id, every }: { id: number; every: number | null }) {
       {log.value.state === "loading" && !log.value.data ? <Loading label="Loading attempts…" /> : null}
       {log.value.data && attempts.length === 0 ? <Empty>No delivery attempts yet.</Empty> : null}
       {attempts.length > 0 ? (
-        <div className="table-wrap">
-          <Table zebra border data-size="sm" aria-labelledby="attempts-heading" data-testid="attempts">
-            <Table.Head>
-              <Table.Row>
-                <Table.HeaderCell>Time</Table.HeaderCell>
-                <Table.HeaderCell>Event</Table.HeaderCell>
-                <Table.HeaderCell>Attempt</Table.HeaderCell>
-                <Table.HeaderCell>Outcome</Table.HeaderCell>
-                <Table.HeaderCell>Status</Table.HeaderCell>
-                <Table.HeaderCell>Latency</Table.HeaderCell>
-                <Table.HeaderCell>Response</Table.HeaderCell>
-                <Table.HeaderCell>Next attempt</Table.HeaderCell>
-              </Table.Row>
-            </Table.Head>
-            <Table.Body>
+        <ListTable labelledBy="attempts-heading" testId="attempts" headers={["Time", "Event", "Attempt", "Outcome", "Status", "Latency", "Response", "Next attempt"]}>
               {attempts.map((a, i) => (
                 <Table.Row key={`${a.eventId}-${a.attempt}-${i}`} data-event={a.eventId} data-outcome={a.outcome}>
                   <Table.Cell>{formatTime(a.time)}</Table.Cell>
@@ -185,9 +171,7 @@ function Attempts({ id, every }: { id: number; every: number | null }) {
                   <Table.Cell>{formatTime(a.nextAttemptAt)}</Table.Cell>
                 </Table.Row>
               ))}
-            </Table.Body>
-          </Table>
-        </div>
+            </ListTable>
       ) : null}
     </section>
   );
@@ -240,19 +224,7 @@ function DeadLetters({ id, every, onRedelivered }: { id: number; every: number |
       {list.value.state === "loading" && !list.value.data ? <Loading label="Loading dead letters…" /> : null}
       {list.value.data && letters.length === 0 ? <Empty>No dead letters.</Empty> : null}
       {letters.length > 0 ? (
-        <div className="table-wrap">
-          <Table zebra border data-size="sm" aria-labelledby="dead-heading" data-testid="dead-letters">
-            <Table.Head>
-              <Table.Row>
-                <Table.HeaderCell>Event</Table.HeaderCell>
-                <Table.HeaderCell>Type</Table.HeaderCell>
-                <Table.HeaderCell>Attempts</Table.HeaderCell>
-                <Table.HeaderCell>Queued</Table.HeaderCell>
-                <Table.HeaderCell>Failed</Table.HeaderCell>
-                <Table.HeaderCell>Last answer</Table.HeaderCell>
-              </Table.Row>
-            </Table.Head>
-            <Table.Body>
+        <ListTable labelledBy="dead-heading" testId="dead-letters" headers={["Event", "Type", "Attempts", "Queued", "Failed", "Last answer"]}>
               {letters.map((d, i) => (
                 <Table.Row key={`${d.event.id}-${i}`} data-event={d.event.id}>
                   <Table.Cell className="mono wrap">{d.event.id}</Table.Cell>
@@ -263,9 +235,7 @@ function DeadLetters({ id, every, onRedelivered }: { id: number; every: number |
                   <Table.Cell>{d.lastStatusCode ?? d.lastError ?? "—"}</Table.Cell>
                 </Table.Row>
               ))}
-            </Table.Body>
-          </Table>
-        </div>
+            </ListTable>
       ) : null}
     </section>
   );

@@ -11,7 +11,7 @@ import {
   Textfield,
 } from "@digdir/designsystemet-react";
 import { api, type CreatedSubscription, type Subscription, type SubscriptionRequest } from "../api";
-import { Empty, ErrorMessage, Loading, formatTime, useAsync } from "../common";
+import { Empty, ErrorMessage, ListTable, Loading, formatTime, useAsync } from "../common";
 
 export function Health({ s }: { s: Subscription }) {
   const disabled = s.status === "disabled";
@@ -116,21 +116,7 @@ export function Subscriptions() {
           <Empty>You have no subscriptions yet. Create one below.</Empty>
         ) : null}
         {items.length > 0 ? (
-          <div className="table-wrap">
-            <Table zebra border data-size="sm" aria-labelledby="subs-heading" data-testid="subscriptions">
-              <Table.Head>
-                <Table.Row>
-                  <Table.HeaderCell>Id</Table.HeaderCell>
-                  <Table.HeaderCell>Endpoint</Table.HeaderCell>
-                  <Table.HeaderCell>Filters</Table.HeaderCell>
-                  <Table.HeaderCell>Status</Table.HeaderCell>
-                  <Table.HeaderCell>Queued</Table.HeaderCell>
-                  <Table.HeaderCell>Dead letters</Table.HeaderCell>
-                  <Table.HeaderCell>Last success</Table.HeaderCell>
-                  <Table.HeaderCell>Actions</Table.HeaderCell>
-                </Table.Row>
-              </Table.Head>
-              <Table.Body>
+          <ListTable labelledBy="subs-heading" testId="subscriptions" headers={["Id", "Endpoint", "Filters", "Status", "Queued", "Dead letters", "Last success", "Actions"]}>
                 {items.map((s) => (
                   <Table.Row key={s.id} data-subscription={s.id}>
                     <Table.Cell>
@@ -153,9 +139,7 @@ export function Subscriptions() {
                     </Table.Cell>
                   </Table.Row>
                 ))}
-              </Table.Body>
-            </Table>
-          </div>
+              </ListTable>
         ) : null}
       </section>
       <CreateForm
