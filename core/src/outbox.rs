@@ -8,10 +8,14 @@
 //! - The outbox knows the resource's subscriptions (a [`SubscriptionIndex`]). A published event
 //!   is matched at once, in the same transaction as its insert, and its entry names the
 //!   subscriptions it targets; only validated subscriptions match.
-//! - Entries are worked strictly in order: the consumers of the head's remaining targets are
-//!   authorized together ([`PushFilter`], spec §11.6), then the event is handed to the permitted
-//!   subscriptions' queues [`HAND_OFF_CHUNK`] at a time, progress recorded after each chunk. A
-//!   subscription deleted meanwhile is handed nothing.
+//! - Entries are worked strictly in order: the consumers of an entry's remaining targets are
+//!   authorized together ([`PushFilter`], spec §11.6), then its event is handed to the permitted
+//!   subscriptions' queues. A large fan-out goes [`HAND_OFF_CHUNK`] subscriptions at a time,
+//!   progress recorded after each chunk. Small ones are grouped: the head and the entries behind
+//!   it, up to [`HAND_OFF_EVENTS`] events for at most [`HAND_OFF_CHUNK`] subscriptions in all,
+//!   go out in one hand-off, each subscription getting its events in order in one call. So when
+//!   publishing outpaces the fan-out, the calls and writes per event shrink as the backlog grows.
+//!   A subscription deleted meanwhile is handed nothing.
 //! - A failure (of the PDP or of a hand-off) stops the run and retries the head after a back-off
 //!   of 1, 2, 4, … 64 s; nothing behind it overtakes it, so no subscription sees events out of
 //!   order. A run hands off at most [`MAX_ENQUEUES_PER_RUN`] events, works at most
@@ -27,6 +31,7 @@ use alloc::boxed::Box;
 use alloc::collections::{BTreeSet, VecDeque};
 use alloc::format;
 use alloc::string::String;
+use alloc::vec;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -51,8 +56,10 @@ mod tests;
 pub const MAX_ENQUEUES_PER_RUN: usize = 500;
 /// Outbox entries worked per run.
 pub const MAX_ENTRIES_PER_RUN: usize = 50;
-/// Targets handed off together (their calls run concurrently).
+/// Subscriptions handed off to together (their calls run concurrently).
 pub const HAND_OFF_CHUNK: usize = 25;
+/// Events handed off together, each subscription getting its share in one call.
+pub const HAND_OFF_EVENTS: usize = 32;
 /// How long a run goes on starting new work (a call in flight is always finished).
 pub const RUN_SLICE_MS: i64 = 20;
 /// When a publish's party-index entry is sent again after it could not be.
@@ -156,14 +163,35 @@ pub enum Transmit {
         event: Box<EventMeta>,
         filter: PushFilter,
     },
-    /// Hand the event of entry `oid` to these subscriptions' queues (`key` makes a repeat
-    /// harmless); report with [`Outbox::handle_handed_off`], one outcome per subscription.
+    /// Hand these events to these subscriptions' queues, each subscription its share in order
+    /// ([`Handed::to`]); report with [`Outbox::handle_handed_off`] (`oid`: the first event's
+    /// entry), one outcome per subscription.
     HandOff {
         oid: OutboxId,
-        key: String,
-        event: Box<EventMeta>,
+        events: Vec<Handed>,
         subscriptions: Vec<SubscriptionId>,
     },
+}
+
+/// One event of a hand-off.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Handed {
+    pub oid: OutboxId,
+    /// Makes a repeat harmless: a queue takes each key once.
+    pub key: String,
+    pub event: Box<EventMeta>,
+    /// The hand-off's subscriptions that get it.
+    pub to: Vec<SubscriptionId>,
+}
+
+impl Handed {
+    /// The events of a hand-off for subscription `sub`, in order.
+    pub fn for_subscription(
+        events: &[Handed],
+        sub: SubscriptionId,
+    ) -> impl Iterator<Item = &Handed> {
+        events.iter().filter(move |h| h.to.contains(&sub))
+    }
 }
 
 /// A stored subscription row, read back by column name.
@@ -273,16 +301,20 @@ struct Run {
     budget: usize,
     /// A party-index entry could not be sent in this run: the rest waits.
     party_stopped: bool,
+    /// The PDP gave no answer for this entry behind the head: no group reaches it this run.
+    group_stop: Option<OutboxId>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum InFlight {
     Index(OutboxId),
     Authorize(OutboxId),
-    /// A chunk of entry `oid` ending at target `end`.
+    /// A chunk of the head `oid` ending at target `end` (`entries` = 1), or the whole of the
+    /// first `entries` entries.
     HandOff {
         oid: OutboxId,
         end: usize,
+        entries: usize,
     },
 }
 
@@ -300,8 +332,9 @@ pub struct Outbox {
     last_party_oid: i64,
     /// After a party-index entry could not be sent: the next try.
     party_retry_at: Option<UnixTime>,
-    /// Who may be sent the head's event, once the PDP answered (`oid` of the head).
-    permitted: Option<(OutboxId, Permitted)>,
+    /// Who may be sent the events of the first entries, once the PDP answered (with their
+    /// `oid`s, from the head on).
+    permitted: VecDeque<(OutboxId, Permitted)>,
     run: Option<Run>,
     in_flight: Option<InFlight>,
     /// The object's alarm as last set by an action (`None`: not known).
@@ -326,7 +359,7 @@ impl Outbox {
             last_oid: 0,
             last_party_oid: 0,
             party_retry_at: None,
-            permitted: None,
+            permitted: VecDeque::new(),
             run: None,
             in_flight: None,
             alarm: None,
@@ -656,6 +689,7 @@ impl Outbox {
                 entries: 0,
                 budget: MAX_ENQUEUES_PER_RUN,
                 party_stopped: false,
+                group_stop: None,
             });
         }
     }
@@ -691,32 +725,16 @@ impl Outbox {
             {
                 return None;
             }
-            let oid = head.oid;
-            let Some(permitted) = self
-                .permitted
-                .as_ref()
-                .filter(|(o, _)| *o == oid)
-                .map(|(_, p)| p)
-            else {
-                let remaining = head.targets.get(head.progress..).unwrap_or(&[]);
-                let filter = PushFilter::new(
-                    remaining
-                        .iter()
-                        .filter_map(|t| self.index.get(*t))
-                        .map(|e| e.consumer.as_str()),
-                );
-                if filter.is_empty() {
-                    // Nobody left to send it to.
-                    self.finish_head(run);
-                    continue;
+            if self.permitted_at(0).is_none() {
+                match self.authorize(0) {
+                    Some(transmit) => return Some(transmit),
+                    None => {
+                        // Nobody left to send it to.
+                        self.finish_head(run);
+                        continue;
+                    }
                 }
-                self.in_flight = Some(InFlight::Authorize(oid));
-                return Some(Transmit::Authorize {
-                    oid,
-                    event: Box::new(head.event.clone()),
-                    filter,
-                });
-            };
+            }
             if head.progress >= head.targets.len() {
                 self.finish_head(run);
                 continue;
@@ -724,32 +742,164 @@ impl Outbox {
             if run.budget == 0 {
                 return None;
             }
-            let end = (head.progress + HAND_OFF_CHUNK).min(head.targets.len());
-            let subscriptions: Vec<SubscriptionId> = head
-                .targets
-                .get(head.progress..end)
-                .unwrap_or(&[])
-                .iter()
-                .copied()
-                .filter(|t| {
-                    self.index
-                        .get(*t)
-                        .is_some_and(|e| permitted.allows(&e.consumer))
-                })
-                .collect();
-            if subscriptions.is_empty() {
-                self.chunk_done(now, run, end);
-                continue;
+            let transmit = if head.targets.len() - head.progress > HAND_OFF_CHUNK {
+                self.next_chunk()
+            } else {
+                match self.next_group(run, now) {
+                    Ok(transmit) => transmit,
+                    // An entry behind the head is to be authorized first.
+                    Err(authorize) => return Some(authorize),
+                }
+            };
+            match transmit {
+                Some(transmit) => {
+                    if let Transmit::HandOff { subscriptions, .. } = &transmit {
+                        run.budget = run.budget.saturating_sub(subscriptions.len());
+                    }
+                    return Some(transmit);
+                }
+                // Nobody permitted: the work is done without a call.
+                None => self.handed_off(now, run),
             }
-            run.budget = run.budget.saturating_sub(subscriptions.len());
-            self.in_flight = Some(InFlight::HandOff { oid, end });
-            return Some(Transmit::HandOff {
-                oid,
-                key: format!("{}#{}", head.event.resource, oid.0),
-                event: Box::new(head.event.clone()),
-                subscriptions,
-            });
         }
+    }
+
+    /// Who may be sent the event of entry `i` (from the head), if the PDP answered.
+    fn permitted_at(&self, i: usize) -> Option<&Permitted> {
+        let entry = self.entries.get(i)?;
+        self.permitted
+            .get(i)
+            .filter(|(oid, _)| *oid == entry.oid)
+            .map(|(_, p)| p)
+    }
+
+    /// Ask the PDP about the consumers of entry `i`'s remaining targets (`None`: there are none).
+    fn authorize(&mut self, i: usize) -> Option<Transmit> {
+        let entry = self.entries.get(i)?;
+        let remaining = entry.targets.get(entry.progress..).unwrap_or(&[]);
+        let filter = PushFilter::new(
+            remaining
+                .iter()
+                .filter_map(|t| self.index.get(*t))
+                .map(|e| e.consumer.as_str()),
+        );
+        if filter.is_empty() {
+            return None;
+        }
+        self.in_flight = Some(InFlight::Authorize(entry.oid));
+        Some(Transmit::Authorize {
+            oid: entry.oid,
+            event: Box::new(entry.event.clone()),
+            filter,
+        })
+    }
+
+    /// The subscriptions among `targets` that exist and may be sent an event with `permitted`.
+    fn permitted_targets<'a>(
+        &'a self,
+        targets: &'a [SubscriptionId],
+        permitted: &'a Permitted,
+    ) -> impl Iterator<Item = SubscriptionId> + 'a {
+        targets.iter().copied().filter(move |t| {
+            self.index
+                .get(*t)
+                .is_some_and(|e| permitted.allows(&e.consumer))
+        })
+    }
+
+    fn handed(entry: &Entry, to: Vec<SubscriptionId>) -> Handed {
+        Handed {
+            oid: entry.oid,
+            key: format!("{}#{}", entry.event.resource, entry.oid.0),
+            event: Box::new(entry.event.clone()),
+            to,
+        }
+    }
+
+    /// The head's next chunk of targets (`None`: nobody in it is permitted).
+    fn next_chunk(&mut self) -> Option<Transmit> {
+        let head = self.entries.front()?;
+        let permitted = self.permitted_at(0)?;
+        let end = (head.progress + HAND_OFF_CHUNK).min(head.targets.len());
+        let chunk = head.targets.get(head.progress..end).unwrap_or(&[]);
+        let subscriptions: Vec<SubscriptionId> = self.permitted_targets(chunk, permitted).collect();
+        self.in_flight = Some(InFlight::HandOff {
+            oid: head.oid,
+            end,
+            entries: 1,
+        });
+        if subscriptions.is_empty() {
+            return None;
+        }
+        Some(Transmit::HandOff {
+            oid: head.oid,
+            events: vec![Self::handed(head, subscriptions.clone())],
+            subscriptions,
+        })
+    }
+
+    /// The head and the ready entries behind it that fit one hand-off (`Ok(None)`: nobody in
+    /// them is permitted; `Err`: an entry behind the head that would fit is to be authorized).
+    fn next_group(&mut self, run: &Run, now: UnixTime) -> Result<Option<Transmit>, Transmit> {
+        let limit = HAND_OFF_EVENTS.min(MAX_ENTRIES_PER_RUN.saturating_sub(run.entries).max(1));
+        let mut subscriptions: Vec<SubscriptionId> = Vec::new();
+        let mut events = Vec::new();
+        for (i, entry) in self.entries.iter().enumerate().take(limit) {
+            let remaining = entry.targets.get(entry.progress..).unwrap_or(&[]);
+            let fits = |candidates: &mut dyn Iterator<Item = SubscriptionId>| {
+                let mut union = subscriptions.clone();
+                for t in candidates {
+                    if !union.contains(&t) {
+                        union.push(t);
+                    }
+                }
+                (union.len() <= HAND_OFF_CHUNK).then_some(union)
+            };
+            if i > 0 {
+                let live = &mut remaining
+                    .iter()
+                    .copied()
+                    .filter(|t| self.index.get(*t).is_some());
+                if entry.next_at > now
+                    || run.group_stop == Some(entry.oid)
+                    || remaining.len() > HAND_OFF_CHUNK
+                    || fits(live).is_none()
+                {
+                    break;
+                }
+            }
+            let Some(permitted) = self.permitted_at(i) else {
+                return match self.authorize(i) {
+                    Some(authorize) => Err(authorize),
+                    // Nobody to send it to: it is finished once it is the head.
+                    None => break,
+                };
+            };
+            let to: Vec<SubscriptionId> = self.permitted_targets(remaining, permitted).collect();
+            let Some(union) = fits(&mut to.iter().copied()) else {
+                break;
+            };
+            subscriptions = union;
+            events.push(Self::handed(entry, to));
+        }
+        let Some(head) = self.entries.front() else {
+            return Ok(None);
+        };
+        let entries = events.len().max(1);
+        self.in_flight = Some(InFlight::HandOff {
+            oid: head.oid,
+            end: head.targets.len(),
+            entries,
+        });
+        events.retain(|h| !h.to.is_empty());
+        if subscriptions.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(Transmit::HandOff {
+            oid: head.oid,
+            events,
+            subscriptions,
+        }))
     }
 
     /// The PDP's answer for the consumers of entry `oid` (`Err`: it gave none).
@@ -763,28 +913,64 @@ impl Outbox {
             return;
         }
         self.in_flight = None;
+        let position = self.entries.iter().position(|e| e.oid == oid);
+        let is_head = position == Some(0);
         match response {
-            Ok(response) => self.permitted = Some((oid, Permitted::from_response(&response))),
-            Err(_) => self.fail_head(now, oid),
+            // Answers are kept for the entries from the head on, without a gap.
+            Ok(response) if position == Some(self.permitted.len()) => self
+                .permitted
+                .push_back((oid, Permitted::from_response(&response))),
+            Ok(_) => {}
+            Err(_) if is_head => self.fail_head(now, oid),
+            Err(_) => {
+                // Behind the head: the group ends before it; it is asked again as the head.
+                if let Some(run) = &mut self.run {
+                    run.group_stop = Some(oid);
+                }
+            }
         }
     }
 
-    /// How handing entry `oid` to each subscription of the chunk went.
+    /// How handing off went, one outcome per subscription of the hand-off (`oid`: its first
+    /// entry).
     pub fn handle_handed_off(&mut self, now: UnixTime, oid: OutboxId, outcomes: &[HandOff]) {
-        let Some(InFlight::HandOff { oid: sent, end }) = self.in_flight.clone() else {
+        let Some(InFlight::HandOff { oid: sent, .. }) = self.in_flight.clone() else {
             return;
         };
         if sent != oid {
             return;
         }
-        self.in_flight = None;
         if outcomes.iter().any(|o| matches!(o, HandOff::Failed(_))) {
+            self.in_flight = None;
             self.fail_head(now, oid);
             return;
         }
-        let Some(mut run) = self.run else { return };
-        self.chunk_done(now, &mut run, end);
+        let Some(mut run) = self.run else {
+            self.in_flight = None;
+            return;
+        };
+        self.handed_off(now, &mut run);
         self.run = Some(run);
+    }
+
+    /// The hand-off in flight is done: its chunk, or its whole entries.
+    fn handed_off(&mut self, now: UnixTime, run: &mut Run) {
+        let Some(InFlight::HandOff { oid, end, entries }) = self.in_flight.take() else {
+            return;
+        };
+        if self.entries.front().map(|h| h.oid) != Some(oid) {
+            return;
+        }
+        if entries <= 1 {
+            self.chunk_done(now, run, end);
+            return;
+        }
+        for _ in 0..entries {
+            let Some(len) = self.entries.front().map(|h| h.targets.len()) else {
+                return;
+            };
+            self.chunk_done(now, run, len);
+        }
     }
 
     /// The head's targets up to `end` are done: their trace rows and the progress.
@@ -792,7 +978,11 @@ impl Outbox {
         let Some(head) = self.entries.front_mut() else {
             return;
         };
-        let permitted = self.permitted.as_ref().map(|(_, p)| p);
+        let permitted = self
+            .permitted
+            .front()
+            .filter(|(oid, _)| *oid == head.oid)
+            .map(|(_, p)| p);
         let mut traces = Vec::new();
         for t in head.targets.get(head.progress..end).unwrap_or(&[]) {
             if let Some(e) = self.index.get(*t) {
@@ -829,13 +1019,19 @@ impl Outbox {
     fn finish_head(&mut self, run: &mut Run) {
         if let Some(head) = self.entries.pop_front() {
             run.entries += 1;
-            self.permitted = None;
+            if self
+                .permitted
+                .front()
+                .is_some_and(|(oid, _)| *oid == head.oid)
+            {
+                self.permitted.pop_front();
+            }
             self.persist(Change::Done(head.oid));
         }
     }
 
     fn fail_head(&mut self, now: UnixTime, oid: OutboxId) {
-        self.permitted = None;
+        self.permitted.clear();
         if let Some(head) = self.entries.front_mut().filter(|h| h.oid == oid) {
             let next_at = now.plus_millis(backoff_ms(head.attempts));
             head.attempts = head.attempts.saturating_add(1);

@@ -381,7 +381,9 @@ impl World {
             };
             self.drain();
             if let Transmit::HandOff {
-                oid, subscriptions, ..
+                oid,
+                subscriptions,
+                events,
             } = &transmit
             {
                 for sub in subscriptions {
@@ -390,6 +392,11 @@ impl World {
                         "deleted subscription {sub} handed entry {oid:?}"
                     );
                 }
+                assert!(events.len() <= HAND_OFF_EVENTS && subscriptions.len() <= HAND_OFF_CHUNK);
+                assert!(
+                    events.windows(2).all(|w| w[0].oid < w[1].oid),
+                    "events out of order"
+                );
             }
             // Inputs arrive while the call is in flight.
             if self.rng.chance(15) {
@@ -420,22 +427,37 @@ impl World {
                     self.outbox.handle_decisions(self.now, oid, answer);
                 }
                 Transmit::HandOff {
-                    oid, subscriptions, ..
+                    oid,
+                    events,
+                    subscriptions,
                 } => {
                     let mut outcomes = Vec::new();
                     for sub in &subscriptions {
-                        if self.fail() {
-                            outcomes.push(HandOff::Failed("down".into()));
+                        let mine: Vec<OutboxId> = Handed::for_subscription(&events, *sub)
+                            .map(|h| h.oid)
+                            .collect();
+                        assert!(!mine.is_empty(), "{sub} handed no event");
+                        // A failed call may have queued a first part of its events.
+                        let failed = self.fail();
+                        let taken = if failed {
+                            self.rng.below(mine.len() as u64 + 1) as usize
                         } else {
-                            let got = self.handed.entry(*sub).or_default();
-                            if !got.contains(&oid) {
+                            mine.len()
+                        };
+                        let got = self.handed.entry(*sub).or_default();
+                        for handed in mine.into_iter().take(taken) {
+                            if !got.contains(&handed) {
                                 if let Some(last) = got.last() {
-                                    assert!(*last < oid, "{sub} got {oid:?} after {last:?}");
+                                    assert!(*last < handed, "{sub} got {handed:?} after {last:?}");
                                 }
-                                got.push(oid);
+                                got.push(handed);
                             }
-                            outcomes.push(HandOff::Queued);
                         }
+                        outcomes.push(if failed {
+                            HandOff::Failed("down".into())
+                        } else {
+                            HandOff::Queued
+                        });
                     }
                     self.outbox.handle_handed_off(self.now, oid, &outcomes);
                 }

@@ -216,8 +216,12 @@ fn a_run_authorizes_the_consumers_then_hands_off_to_the_permitted() {
         o.poll_transmit(T0),
         Some(Transmit::HandOff {
             oid: oid(1),
-            key: format!("{RESOURCE}#1"),
-            event: event.clone(),
+            events: vec![Handed {
+                oid: oid(1),
+                key: format!("{RESOURCE}#1"),
+                event: event.clone(),
+                to: sids(&[1, 3]),
+            }],
             subscriptions: sids(&[1, 3]),
         })
     );
@@ -378,9 +382,10 @@ fn a_deleted_subscription_is_handed_nothing_more() {
 
 #[wasm_bindgen_test(unsupported = test)]
 fn a_run_yields_after_its_budget_and_continues_at_once() {
-    let subs: Vec<(i64, &str)> = (1..=HAND_OFF_CHUNK as i64).map(|i| (i, "a")).collect();
+    // Fan-outs too large to be grouped: a call per subscription and event.
+    let subs: Vec<(i64, &str)> = (1..=2 * HAND_OFF_CHUNK as i64).map(|i| (i, "a")).collect();
     let mut o = with_subs(&subs);
-    let events = MAX_ENQUEUES_PER_RUN / HAND_OFF_CHUNK + 1;
+    let events = MAX_ENQUEUES_PER_RUN / (2 * HAND_OFF_CHUNK) + 1;
     for i in 0..events {
         publish(&mut o, T0, &format!("e{i}"));
     }
@@ -562,4 +567,178 @@ fn a_replay_queues_the_event_for_that_subscription_only_if_it_matches_now() {
     assert!(!o.handle_replay(T0, sid(99), &e, None));
     assert_eq!(changes(&mut o), vec![]);
     assert_eq!(o.len(), 1);
+}
+
+/// Run the authorizations of an alarm run (everyone permitted) up to its first hand-off.
+fn authorize_until_hand_off(o: &mut Outbox, now: UnixTime) -> (Vec<OutboxId>, Transmit) {
+    let mut asked = Vec::new();
+    loop {
+        match o.poll_transmit(now) {
+            Some(Transmit::Authorize { oid, filter, .. }) => {
+                asked.push(oid);
+                o.handle_decisions(now, oid, Ok(decisions(&filter, |org| org != "deny")));
+            }
+            Some(t @ Transmit::HandOff { .. }) => return (asked, t),
+            other => panic!("expected a hand-off, got {other:?}"),
+        }
+    }
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_backlog_of_small_fan_outs_goes_out_in_one_hand_off_each_subscription_its_share_in_order() {
+    let mut o = with_subs(&[(1, "a"), (2, "b"), (3, "deny")]);
+    for i in 1..=3 {
+        publish(&mut o, T0, &format!("e{i}"));
+    }
+    // Subscription 1 is deleted before the run, so no event reaches it.
+    o.handle_subscription_deleted(sid(1));
+    publish(&mut o, T0, "e4");
+    actions(&mut o);
+    o.handle_alarm(T0);
+    let (asked, transmit) = authorize_until_hand_off(&mut o, T0);
+    assert_eq!(
+        asked,
+        vec![oid(1), oid(2), oid(3), oid(4)],
+        "one PDP call per event"
+    );
+    let Transmit::HandOff {
+        oid: first,
+        events,
+        subscriptions,
+    } = transmit
+    else {
+        unreachable!()
+    };
+    assert_eq!(first, oid(1));
+    assert_eq!(subscriptions, sids(&[2]), "deleted and denied get nothing");
+    let shares: Vec<(OutboxId, &str)> = Handed::for_subscription(&events, sid(2))
+        .map(|h| (h.oid, h.event.id.as_str()))
+        .collect();
+    assert_eq!(
+        shares,
+        vec![
+            (oid(1), "e1"),
+            (oid(2), "e2"),
+            (oid(3), "e3"),
+            (oid(4), "e4")
+        ]
+    );
+    assert_eq!(events[3].key, format!("{RESOURCE}#4"));
+    o.handle_handed_off(T0, first, &[HandOff::Queued]);
+    assert_eq!(o.poll_transmit(T0), None);
+    let c = changes(&mut o);
+    let done: Vec<&Change> = c.iter().filter(|c| matches!(c, Change::Done(_))).collect();
+    assert_eq!(
+        done,
+        vec![
+            &Change::Done(oid(1)),
+            &Change::Done(oid(2)),
+            &Change::Done(oid(3)),
+            &Change::Done(oid(4))
+        ]
+    );
+    assert!(c.contains(&trace(Activity::Unauthorized, "e2", Some((3, "/org/deny")))));
+    assert!(c.contains(&trace(Activity::OutboundQueue, "e4", Some((2, "/org/b")))));
+    assert!(o.is_empty());
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_group_stops_at_its_event_limit_and_at_an_entry_too_large_to_share_a_hand_off() {
+    let mut o = with_subs(&[(1, "a")]);
+    for i in 0..HAND_OFF_EVENTS + 1 {
+        publish(&mut o, T0, &format!("e{i}"));
+    }
+    actions(&mut o);
+    o.handle_alarm(T0);
+    let (_, Transmit::HandOff { events, .. }) = authorize_until_hand_off(&mut o, T0) else {
+        unreachable!()
+    };
+    assert_eq!(events.len(), HAND_OFF_EVENTS);
+
+    // A fan-out of more than a chunk is handed off alone, chunk by chunk.
+    let subs: Vec<(i64, &str)> = (1..=HAND_OFF_CHUNK as i64 + 1).map(|i| (i, "a")).collect();
+    let mut o = with_subs(&subs);
+    publish(&mut o, T0, "small");
+    o.handle_subscription(subscription(HAND_OFF_CHUNK as i64 + 2, "a", true));
+    publish(&mut o, T0, "large");
+    actions(&mut o);
+    o.handle_alarm(T0);
+    // The first event goes to 26 subscriptions: chunked, alone.
+    let (
+        _,
+        Transmit::HandOff {
+            events,
+            subscriptions,
+            ..
+        },
+    ) = authorize_until_hand_off(&mut o, T0)
+    else {
+        unreachable!()
+    };
+    assert_eq!((events.len(), subscriptions.len()), (1, HAND_OFF_CHUNK));
+}
+
+#[wasm_bindgen_test(unsupported = test)]
+fn a_failed_group_backs_off_whole_and_a_pdp_failure_behind_the_head_ends_the_group_before_it() {
+    let mut o = with_subs(&[(1, "a"), (2, "b")]);
+    for i in 1..=3 {
+        publish(&mut o, T0, &format!("e{i}"));
+    }
+    actions(&mut o);
+    o.handle_alarm(T0);
+    let (
+        _,
+        Transmit::HandOff {
+            oid: first, events, ..
+        },
+    ) = authorize_until_hand_off(&mut o, T0)
+    else {
+        unreachable!()
+    };
+    assert_eq!(events.len(), 3);
+    o.handle_handed_off(T0, first, &[HandOff::Queued, HandOff::Failed("503".into())]);
+    assert_eq!(
+        changes(&mut o),
+        vec![Change::Backoff {
+            oid: oid(1),
+            attempts: 1,
+            next_at: at(1_000)
+        }]
+    );
+    assert_eq!(o.len(), 3, "nothing is done");
+
+    // The PDP fails for the second entry: the first goes alone, the second is asked again as
+    // the head (and its failure then backs off).
+    let now = at(1_000);
+    o.handle_alarm(now);
+    let Some(Transmit::Authorize { oid: a, filter, .. }) = o.poll_transmit(now) else {
+        panic!()
+    };
+    o.handle_decisions(now, a, Ok(decisions(&filter, |_| true)));
+    let Some(Transmit::Authorize { oid: b, .. }) = o.poll_transmit(now) else {
+        panic!()
+    };
+    assert_eq!((a, b), (oid(1), oid(2)));
+    o.handle_decisions(now, b, Err("PDP down".into()));
+    let Some(Transmit::HandOff {
+        oid: first,
+        events,
+        subscriptions,
+    }) = o.poll_transmit(now)
+    else {
+        panic!()
+    };
+    assert_eq!((first, events.len()), (oid(1), 1));
+    o.handle_handed_off(now, first, &vec![HandOff::Queued; subscriptions.len()]);
+    let Some(Transmit::Authorize { oid: again, .. }) = o.poll_transmit(now) else {
+        panic!()
+    };
+    assert_eq!(again, oid(2));
+    o.handle_decisions(now, again, Err("PDP down".into()));
+    assert_eq!(o.poll_transmit(now), None);
+    assert!(changes(&mut o).contains(&Change::Backoff {
+        oid: oid(2),
+        attempts: 1,
+        next_at: now.plus_millis(1_000)
+    }));
 }

@@ -37,7 +37,10 @@ pub use control::{AttemptPage, AttemptView, HealthView};
 pub use requests::AttemptQueryBody;
 use store::{migrate, SCHEMA};
 use wire::post_webhook;
-pub use wire::{DeadLetter, EnqueueReply, EnqueueRequest, InitRequest, SecretReply, TraceRow};
+pub use wire::{
+    DeadLetter, EnqueueReply, EnqueueRequest, InitRequest, QueuedWire, SecretReply, TraceRow,
+    ENQUEUE_BYTES,
+};
 
 #[durable_object]
 pub struct Delivery {

@@ -71,15 +71,22 @@ impl Delivery {
                 reply_json(&serde_json::json!({"enabled": true, "resumed": resumed}))
             }
             (Method::Post, "/enqueue") => {
+                // All of them in one write.
                 let r: EnqueueRequest = body_json(req).await?;
-                let event = QueuedEvent {
-                    event_json: r.event_json,
-                    event_id: r.event_id,
-                    event_type: r.event_type,
-                    resource: r.resource,
-                };
                 let queued = self
-                    .drive(|q| q.handle_enqueue(at, r.origin, event))
+                    .drive(|q| {
+                        let mut queued = 0;
+                        for e in r.events {
+                            let event = QueuedEvent {
+                                event_json: e.event_json,
+                                event_id: e.event_id,
+                                event_type: e.event_type,
+                                resource: e.resource,
+                            };
+                            queued += usize::from(q.handle_enqueue(at, e.origin, event)?);
+                        }
+                        Ok(queued)
+                    })
                     .await?
                     .map_err(gone)?;
                 reply_json(&EnqueueReply { queued })

@@ -23,9 +23,9 @@ pub struct SecretReply {
     pub secret: Secret,
 }
 
-/// One event for the queue (event log → object). `origin` makes the enqueue idempotent.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct EnqueueRequest {
+/// One event for the queue. `origin` makes the enqueue idempotent.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct QueuedWire {
     pub origin: String,
     pub event_json: String,
     pub event_id: String,
@@ -33,9 +33,45 @@ pub struct EnqueueRequest {
     pub resource: Option<String>,
 }
 
+/// Events for the queue, in order, stored together (event log → object).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct EnqueueRequest {
+    pub events: Vec<QueuedWire>,
+}
+
+/// The largest enqueue request the event log sends, in bytes of event text (an event larger
+/// than this goes alone).
+pub const ENQUEUE_BYTES: usize = 2 * 1024 * 1024;
+
+impl EnqueueRequest {
+    /// `events` in order, cut into requests of at most `limit` bytes of event text each.
+    pub fn parts<'a>(
+        events: impl IntoIterator<Item = &'a QueuedWire>,
+        limit: usize,
+    ) -> Vec<EnqueueRequest> {
+        let mut parts: Vec<EnqueueRequest> = Vec::new();
+        let mut size = 0;
+        for event in events {
+            let len = event.event_json.len();
+            match parts.last_mut() {
+                Some(part) if size + len <= limit => part.events.push(event.clone()),
+                _ => {
+                    parts.push(EnqueueRequest {
+                        events: vec![event.clone()],
+                    });
+                    size = 0;
+                }
+            }
+            size += len;
+        }
+        parts
+    }
+}
+
+/// How many of an enqueue request's events were new to the queue.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct EnqueueReply {
-    pub queued: bool,
+    pub queued: usize,
 }
 
 /// A trace-log row (spec §14), stored and read back by column name.
@@ -112,5 +148,39 @@ pub(super) async fn post_webhook(
         }
         Err(_) if signal.aborted() => failed(Outcome::TimedOut(timeout_secs), elapsed()),
         Err(e) => failed(Outcome::Failed(format!("request failed: {e}")), elapsed()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(n: usize, len: usize) -> QueuedWire {
+        QueuedWire {
+            origin: format!("urn:r#{n}"),
+            event_json: "x".repeat(len),
+            event_id: n.to_string(),
+            event_type: "t".into(),
+            resource: None,
+        }
+    }
+
+    #[test]
+    fn enqueue_parts_keep_the_order_and_stay_under_the_limit_unless_one_event_is_larger() {
+        let events: Vec<QueuedWire> = [40, 50, 20, 200, 30, 30, 30]
+            .iter()
+            .enumerate()
+            .map(|(n, len)| event(n, *len))
+            .collect();
+        let parts = EnqueueRequest::parts(&events, 100);
+        let ids: Vec<Vec<&str>> = parts
+            .iter()
+            .map(|p| p.events.iter().map(|e| e.event_id.as_str()).collect())
+            .collect();
+        assert_eq!(
+            ids,
+            vec![vec!["0", "1"], vec!["2"], vec!["3"], vec!["4", "5", "6"]]
+        );
+        assert!(EnqueueRequest::parts(&[], 100).is_empty());
     }
 }

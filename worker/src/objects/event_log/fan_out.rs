@@ -6,7 +6,7 @@ use events_core::authz::builtin::PartyKey;
 use events_core::authz::xacml::DecisionResponse;
 use events_core::event::{EventMeta, PartyId};
 use events_core::matching::SubscriptionId;
-use events_core::outbox::{Action, Change, HandOff, Outbox, OutboxId, Transmit};
+use events_core::outbox::{Action, Change, HandOff, Handed, Outbox, OutboxId, Transmit};
 use events_core::push_filter::PushFilter;
 use events_core::time::UnixTime;
 use serde::Deserialize;
@@ -16,7 +16,7 @@ use super::store::corrupt;
 use super::{now, EventLog};
 use crate::error::Error;
 use crate::objects;
-use crate::objects::delivery::{EnqueueReply, EnqueueRequest};
+use crate::objects::delivery::{EnqueueReply, EnqueueRequest, QueuedWire, ENQUEUE_BYTES};
 use crate::objects::retention;
 use crate::{authz, config};
 
@@ -115,45 +115,62 @@ impl EventLog {
         .await
     }
 
-    /// Hand an outbox entry's event to subscriptions' delivery queues, all at once.
+    /// Hand events to subscriptions' delivery queues: one call per subscription with its share
+    /// in order (split in parts of at most [`ENQUEUE_BYTES`], sent one after another), the
+    /// subscriptions all at once.
     pub(super) async fn hand_off(
         &self,
-        oid: OutboxId,
-        key: String,
-        event: &EventMeta,
+        events: &[Handed],
         subs: &[SubscriptionId],
     ) -> Result<Vec<HandOff>, Error> {
         #[derive(Deserialize)]
         struct Row {
+            oid: i64,
             event_json: String,
         }
-        let rows: Vec<Row> = self.rows(
-            "SELECT event_json FROM outbox WHERE oid = ?",
-            vec![oid.0.into()],
-        )?;
-        let row = rows
-            .into_iter()
-            .next()
-            .ok_or_else(|| corrupt(format!("outbox entry {} is not stored", oid.0)))?;
-        let req = EnqueueRequest {
-            origin: key,
-            event_json: row.event_json,
-            event_id: event.id.to_string(),
-            event_type: event.type_.clone(),
-            resource: Some(event.resource.to_string()),
+        let (Some(first), Some(last)) = (events.first(), events.last()) else {
+            return Ok(vec![HandOff::Queued; subs.len()]);
         };
-        let calls = subs.iter().map(|sub| {
-            let req = &req;
-            async move {
-                let stub = objects::stub(&self.env, objects::DELIVERY, &sub.to_string())?;
-                objects::call_json::<_, EnqueueReply>(&stub, Method::Post, "enqueue", req).await
+        // The entries of a hand-off are consecutive in the outbox.
+        let rows: Vec<Row> = self.rows(
+            "SELECT oid, event_json FROM outbox WHERE oid BETWEEN ? AND ?",
+            vec![first.oid.0.into(), last.oid.0.into()],
+        )?;
+        let mut queued = Vec::with_capacity(events.len());
+        for handed in events {
+            let row = rows
+                .iter()
+                .find(|r| r.oid == handed.oid.0)
+                .ok_or_else(|| corrupt(format!("outbox entry {} is not stored", handed.oid.0)))?;
+            queued.push((
+                handed,
+                QueuedWire {
+                    origin: handed.key.clone(),
+                    event_json: row.event_json.clone(),
+                    event_id: handed.event.id.to_string(),
+                    event_type: handed.event.type_.clone(),
+                    resource: Some(handed.event.resource.to_string()),
+                },
+            ));
+        }
+        let queued = &queued;
+        let calls = subs.iter().map(|sub| async move {
+            let stub = objects::stub(&self.env, objects::DELIVERY, &sub.to_string())?;
+            let mine = queued
+                .iter()
+                .filter(|(h, _)| h.to.contains(sub))
+                .map(|(_, q)| q);
+            for part in EnqueueRequest::parts(mine, ENQUEUE_BYTES) {
+                objects::call_json::<_, EnqueueReply>(&stub, Method::Post, "enqueue", &part)
+                    .await?;
             }
+            Ok::<_, Error>(())
         });
         Ok(futures_util::future::join_all(calls)
             .await
             .into_iter()
             .map(|r| match r {
-                Ok(_) => HandOff::Queued,
+                Ok(()) => HandOff::Queued,
                 Err(e) if e.is_gone() => HandOff::Gone,
                 Err(e) => HandOff::Failed(e.describe()),
             })
@@ -183,15 +200,19 @@ impl EventLog {
                 }
                 Transmit::HandOff {
                     oid,
-                    key,
-                    event,
+                    events,
                     subscriptions,
                 } => {
-                    let outcomes = self.hand_off(oid, key, &event, &subscriptions).await?;
+                    let outcomes = self.hand_off(&events, &subscriptions).await?;
                     if let Some(HandOff::Failed(why)) =
                         outcomes.iter().find(|o| matches!(o, HandOff::Failed(_)))
                     {
-                        worker::console_error!("fan-out of event {} failed: {why}", event.id);
+                        let first = events.first().map(|h| h.event.id.to_string());
+                        worker::console_error!(
+                            "fan-out of {} event(s) from {} failed: {why}",
+                            events.len(),
+                            first.unwrap_or_default()
+                        );
                     }
                     self.drive(|o| o.handle_handed_off(now(), oid, &outcomes))
                         .await?;
