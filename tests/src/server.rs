@@ -482,6 +482,10 @@ fn wrangler_command(
         // A private dev registry: concurrent servers (and a developer's own `wrangler dev` of the
         // same worker name) must not discover each other.
         .env("WRANGLER_REGISTRY_PATH", state_dir.join("registry"))
+        // wrangler dev's local dashboards trace every invocation, at a fifth of workerd's CPU
+        // under load; off as in scripts/dev unless the caller's environment says otherwise.
+        .env("X_LOCAL_OBSERVABILITY", dashboard("X_LOCAL_OBSERVABILITY"))
+        .env("X_LOCAL_EXPLORER", dashboard("X_LOCAL_EXPLORER"))
         .env("NO_COLOR", "1")
         .env("FORCE_COLOR", "0")
         .stdin(Stdio::null())
@@ -514,6 +518,11 @@ type SpawnRequest = (Command, mpsc::Sender<io::Result<Child>>);
 /// against the working directory, so it stays) and its `watch_dir` pointed at a directory nobody
 /// edits, so that editing the source while the suite runs does not rebuild and reload the servers
 /// under test. The build command assembles the assets (scripts/assets) as it does for scripts/dev.
+/// A wrangler dev dashboard's switch: the caller's, or off.
+fn dashboard(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| "false".to_owned())
+}
+
 fn test_config(root: &Path) -> io::Result<PathBuf> {
     let text = std::fs::read_to_string(root.join("wrangler.toml"))?;
     let mut out = String::with_capacity(text.len());

@@ -20,6 +20,35 @@ use super::{
     subscription_state, Opts,
 };
 
+/// CPU time (user + system) used so far by the `workerd` processes of process group `pgid`.
+fn workerd_cpu(pgid: i32) -> Duration {
+    // SAFETY: sysconf has no preconditions.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    let mut total = 0u64;
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Duration::ZERO;
+    };
+    for entry in dir.flatten() {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // "pid (comm) state ppid pgrp … utime stime …": fields after the comm by position.
+        let Some((head, rest)) = stat.rsplit_once(") ") else {
+            continue;
+        };
+        if !head.ends_with("(workerd") {
+            continue;
+        }
+        let fields: Vec<&str> = rest.split(' ').collect();
+        let num = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok());
+        if num(2) != Some(pgid as u64) {
+            continue;
+        }
+        total += num(11).unwrap_or(0) + num(12).unwrap_or(0);
+    }
+    Duration::from_secs_f64(total as f64 / ticks)
+}
+
 /// The `p` quantile (0–1) of sorted values (nearest rank).
 fn quantile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
@@ -31,7 +60,7 @@ fn quantile(sorted: &[f64], p: f64) -> f64 {
 
 pub async fn steady(opts: &Opts) -> Result<(), String> {
     let url = opts.str("url")?;
-    let (client, _server, runtime) = if url == "wrangler" {
+    let (client, server, runtime) = if url == "wrangler" {
         eprintln!("steady: starting wrangler dev (it builds the worker)");
         let server = tokio::task::spawn_blocking(|| TestServer::start(&[]))
             .await
@@ -89,6 +118,8 @@ pub async fn steady(opts: &Opts) -> Result<(), String> {
         "steady: {resources} resources × {subs} subscriptions; {rate} events/s for {seconds} s"
     );
 
+    let cpu_before = server.as_ref().map(|s| workerd_cpu(s.pgid()));
+
     // The schedule: event n is due at start + n / rate.
     let nonce = nonce();
     let total = rate * seconds;
@@ -123,6 +154,11 @@ pub async fn steady(opts: &Opts) -> Result<(), String> {
     while receiver.count() < expected && Instant::now() < drained_by {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // workerd's CPU time per event, from the first publish to the last delivery (a steadier
+    // measure of the service's cost than latency near saturation).
+    let cpu_ms_per_event = server.as_ref().zip(cpu_before).map(|(s, before)| {
+        (workerd_cpu(s.pgid()).saturating_sub(before)).as_secs_f64() * 1000.0 / total as f64
+    });
     let received = receiver.requests();
     let mut latencies = Vec::with_capacity(received.len());
     let mut last = published;
@@ -158,13 +194,17 @@ pub async fn steady(opts: &Opts) -> Result<(), String> {
         "p99_ms": quantile(&latencies, 0.99),
         "max_ms": latencies.last().copied().unwrap_or(f64::NAN),
         "drain_ms": last.duration_since(published).as_secs_f64() * 1000.0,
+        "workerd_cpu_ms_per_event": cpu_ms_per_event,
     });
     emit(&row);
     eprintln!(
-        "steady: {delivered} of {expected} deliveries; p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
+        "steady: {delivered} of {expected} deliveries; p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms{}",
         quantile(&latencies, 0.5),
         quantile(&latencies, 0.99),
-        latencies.last().copied().unwrap_or(f64::NAN)
+        latencies.last().copied().unwrap_or(f64::NAN),
+        cpu_ms_per_event
+            .map(|c| format!("; workerd CPU {c:.2} ms per event"))
+            .unwrap_or_default()
     );
     if delivered < expected {
         return Err(format!(
