@@ -64,7 +64,10 @@ fn cpu_per_event(
             t.saturating_sub(was).as_secs_f64() * 1000.0 / events.max(1) as f64
         })
         .collect();
-    (spent.iter().sum(), spent.iter().copied().fold(0.0, f64::max))
+    (
+        spent.iter().sum(),
+        spent.iter().copied().fold(0.0, f64::max),
+    )
 }
 
 /// The `p` quantile (0–1) of sorted values (nearest rank).
