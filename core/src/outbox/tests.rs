@@ -55,6 +55,18 @@ fn sids(ns: &[i64]) -> Vec<SubscriptionId> {
     ns.iter().copied().map(SubscriptionId).collect()
 }
 
+/// The only change is entry 1's first back-off, of a second.
+fn assert_first_backoff(o: &mut Outbox) {
+    assert_eq!(
+        changes(o),
+        vec![Change::Backoff {
+            oid: oid(1),
+            attempts: 1,
+            next_at: at(1_000)
+        }]
+    );
+}
+
 fn trace(activity: Activity, event_id: &str, target: Option<(i64, &str)>) -> Change {
     Change::Trace {
         activity,
@@ -332,14 +344,7 @@ fn a_failed_hand_off_retries_the_chunk_and_a_gone_subscription_counts_as_done() 
         oid(1),
         &[HandOff::Queued, HandOff::Failed("503".into())],
     );
-    assert_eq!(
-        changes(&mut o),
-        vec![Change::Backoff {
-            oid: oid(1),
-            attempts: 1,
-            next_at: at(1_000)
-        }]
-    );
+    assert_first_backoff(&mut o);
     // The next run asks again and sends the whole chunk again (a repeat is harmless).
     o.handle_alarm(at(1_000));
     let Some(Transmit::Authorize { filter, .. }) = o.poll_transmit(at(1_000)) else {
@@ -697,14 +702,7 @@ fn a_failed_group_backs_off_whole_and_a_pdp_failure_behind_the_head_ends_the_gro
     };
     assert_eq!(events.len(), 3);
     o.handle_handed_off(T0, first, &[HandOff::Queued, HandOff::Failed("503".into())]);
-    assert_eq!(
-        changes(&mut o),
-        vec![Change::Backoff {
-            oid: oid(1),
-            attempts: 1,
-            next_at: at(1_000)
-        }]
-    );
+    assert_first_backoff(&mut o);
     assert_eq!(o.len(), 3, "nothing is done");
 
     // The PDP fails for the second entry: the first goes alone, the second is asked again as
